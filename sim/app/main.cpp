@@ -1,0 +1,294 @@
+#include <tbb/global_control.h>
+#include <tbb/info.h>
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/progress.hpp"
+#include "app/run.hpp"
+#include "citynet/version.hpp"
+#include "core/error.hpp"
+#include "io/run_file.hpp"
+#include "model/cities.hpp"
+#include "model/engine.hpp"
+#include "net/network.hpp"
+#include "rng/stream.hpp"
+#include "scenario/loader.hpp"
+#include "scenario/schema.hpp"
+
+namespace po = boost::program_options;
+using namespace citynet;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitBadInput = 2;
+
+const char* kCommandsHelp = R"(citynet: how cities learn from each other, simulated.
+
+Usage: citynet COMMAND [OPTIONS]
+
+Commands:
+  run [SCENARIO.yaml]    run a scenario (the built-in world scenario when none is given)
+  validate SCENARIO.yaml check a scenario and the data it names, run nothing
+  params [--markdown]    every scenario parameter: key, type, default, units, range, doc
+  info FILE.h5           what a run file holds
+  help [COMMAND]         help for a command
+
+Options:
+  -h, --help             this help
+  -V, --version          version, commit and data sources
+
+Exit codes: 0 success, 2 bad input or usage, 1 a failure while running.
+)";
+
+void print_version() {
+  std::cout << "citynet " << kVersion << " (commit " << kGitCommit << ")\n"
+            << "Built-in data: GeoNames cities (CC BY 4.0), C40 Cities member list, sister-city "
+               "pairs from Wikipedia (CC BY-SA 4.0) via Hekman/twincities (MIT); see "
+               "scenarios/data/SOURCES.md.\n";
+}
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+po::variables_map parse(const std::vector<std::string>& args, const po::options_description& opts,
+                        const po::positional_options_description& pos) {
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  return vm;
+}
+
+scenario::Scenario load(const po::variables_map& vm, std::vector<std::string> sets) {
+  if (vm.count("seed")) sets.push_back("seed=" + std::to_string(vm["seed"].as<std::uint64_t>()));
+  if (vm.count("scenario"))
+    return scenario::load_scenario_file(vm["scenario"].as<std::string>(), sets);
+  return scenario::load_default_scenario(sets);
+}
+
+std::string human_bytes(std::uintmax_t b) {
+  char buf[64];
+  if (b >= (1u << 20))
+    std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(b) / 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f kB", static_cast<double>(b) / 1e3);
+  return buf;
+}
+
+int cmd_run(const std::vector<std::string>& args) {
+  po::options_description opts("citynet run [SCENARIO.yaml] [options]");
+  opts.add_options()("help,h", "this help")("output,o", po::value<std::string>(),
+                                            "output file (default: output.file, or NAME.h5)")(
+      "seed", po::value<std::uint64_t>(), "master seed (overrides the scenario's `seed`)")(
+      "threads", po::value<int>()->default_value(0), "worker threads (0: every core)")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "override a parameter, e.g. --set rule.bass.q=0.5 (repeatable)")(
+      "quiet,q", "print nothing but errors")("profile", "print the time spent in each phase")(
+      "scenario", po::value<std::string>(), "scenario file");
+  po::positional_options_description pos;
+  pos.add("scenario", 1);
+  const auto vm = parse(args, opts, pos);
+  if (vm.count("help")) {
+    std::cout << opts
+              << "\nWith no scenario, runs the built-in world scenario (real cities, "
+                 "C40, sister cities, geography).\n";
+    return kExitOk;
+  }
+  const int threads = vm["threads"].as<int>();
+  if (threads < 0) throw UsageError("--threads must be 0 (every core) or more");
+  const bool quiet = vm.count("quiet") > 0;
+  std::vector<std::string> sets;
+  if (vm.count("set")) sets = vm["set"].as<std::vector<std::string>>();
+  const scenario::Scenario sc = load(vm, sets);
+
+  const int used_threads = threads > 0 ? threads : tbb::info::default_concurrency();
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                            static_cast<std::size_t>(used_threads));
+
+  app::RunOptions options;
+  options.output = vm.count("output")        ? vm["output"].as<std::string>()
+                   : !sc.output.file.empty() ? sc.output.file
+                                             : sc.name + ".h5";
+  options.threads = used_threads;
+  options.keep_series = false;
+  app::ProgressBar bar(sc.name, !quiet && app::stderr_is_terminal());
+  options.on_step = [&](Step done, Step total) { bar.update(done, total); };
+  const app::RunResult r = app::run_scenario(sc, options);
+  bar.finish();
+  if (quiet) return kExitOk;
+
+  std::printf("citynet %s: scenario '%s', seed %llu, %d threads\n", kVersion, sc.name.c_str(),
+              static_cast<unsigned long long>(sc.seed), used_threads);
+  std::printf("%d cities; layers:", r.cities);
+  for (std::size_t l = 0; l < r.layers.size(); ++l)
+    std::printf("%s %s (%lld ties)", l ? "," : "", r.layers[l].c_str(),
+                static_cast<long long>(r.layer_ties[l] / 2));
+  if (r.layers.empty()) std::printf(" none");
+  std::printf("\n%d steps of %g %s, from %g to %g\n", r.steps, sc.time.dt, sc.time.unit.c_str(),
+              sc.time.start, sc.time.start + sc.time.dt * r.steps);
+  std::printf("Adopters at the end:\n");
+  std::size_t width = 8;
+  for (const auto& s : r.solutions) width = std::max(width, s.size());
+  for (std::size_t s = 0; s < r.solutions.size(); ++s) {
+    const int a = r.final_adopters()[s];
+    std::printf("  %-*s %8d  (%5.1f %% of cities)\n", static_cast<int>(width),
+                r.solutions[s].c_str(), a, r.cities ? 100.0 * a / r.cities : 0.0);
+  }
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(r.output, ec);
+  std::printf("Wrote %s (%s, %lld events) in %.2f s (setup %.2f s, steps %.2f s)\n",
+              r.output.c_str(), ec ? "?" : human_bytes(size).c_str(),
+              static_cast<long long>(r.event_count), r.wall_seconds, r.setup_seconds,
+              r.step_seconds);
+  if (vm.count("profile")) {
+    std::printf("Time by phase:\n");
+    std::printf("  %-10s %8.3f s\n", "setup", r.setup_seconds);
+    for (const auto& p : r.phases) std::printf("  %-10s %8.3f s\n", p.name.c_str(), p.seconds);
+    const double steps_per_s = r.step_seconds > 0 ? r.steps / r.step_seconds : 0.0;
+    std::printf("  %.0f steps/s, %.3g city-steps/s\n", steps_per_s, steps_per_s * r.cities);
+  }
+  return kExitOk;
+}
+
+int cmd_validate(const std::vector<std::string>& args) {
+  po::options_description opts("citynet validate SCENARIO.yaml [options]");
+  opts.add_options()("help,h", "this help")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "override a parameter (repeatable)")("scenario", po::value<std::string>(), "scenario file");
+  po::positional_options_description pos;
+  pos.add("scenario", 1);
+  const auto vm = parse(args, opts, pos);
+  if (vm.count("help")) {
+    std::cout << opts
+              << "\nChecks the scenario and every data file it names; runs nothing and "
+                 "writes nothing.\n";
+    return kExitOk;
+  }
+  if (!vm.count("scenario")) throw UsageError("validate needs a scenario file");
+  std::vector<std::string> sets;
+  if (vm.count("set")) sets = vm["set"].as<std::vector<std::string>>();
+  const scenario::Scenario sc = load(vm, sets);
+  const std::uint64_t key = rng::run_key(sc.seed, 0);
+  const auto cities = model::load_cities(sc, key);
+  const auto network = net::build_network(sc, cities, key);
+  model::Engine engine(sc, cities, network, key);
+  std::cout << sc.source_file << ": ok: " << cities.size() << " cities, " << network.layers.size()
+            << " layers, " << sc.solutions.size() << " solutions, " << sc.time.steps << " steps\n";
+  return kExitOk;
+}
+
+int cmd_params(const std::vector<std::string>& args) {
+  po::options_description opts("citynet params [--markdown]");
+  opts.add_options()("help,h", "this help")("markdown", "print docs/parameters.md");
+  const auto vm = parse(args, opts, {});
+  if (vm.count("help")) {
+    std::cout << opts;
+    return kExitOk;
+  }
+  std::cout << (vm.count("markdown") ? scenario::parameters_markdown()
+                                     : scenario::parameters_text());
+  return kExitOk;
+}
+
+int cmd_info(const std::vector<std::string>& args) {
+  po::options_description opts("citynet info FILE.h5");
+  opts.add_options()("help,h", "this help")("file", po::value<std::string>(), "run file");
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  const auto vm = parse(args, opts, pos);
+  if (vm.count("help")) {
+    std::cout << opts;
+    return kExitOk;
+  }
+  if (!vm.count("file")) throw UsageError("info needs a run file");
+  const auto info = io::read_run_info(vm["file"].as<std::string>());
+  std::printf("%s: citynet run file, format version %d, written by citynet %s (commit %s)%s\n",
+              info.path.c_str(), info.format_version, info.citynet_version.c_str(),
+              info.git_commit.c_str(), info.complete ? "" : " -- INCOMPLETE");
+  std::printf("scenario '%s', seed %llu, %d threads, %d steps (to time %g), %.2f s wall\n",
+              info.scenario_name.c_str(), static_cast<unsigned long long>(info.seed), info.threads,
+              info.steps, info.final_time, info.wall_seconds);
+  std::printf("%lld cities; layers:", static_cast<long long>(info.cities));
+  for (std::size_t l = 0; l < info.layers.size(); ++l)
+    std::printf("%s %s (%lld ties)", l ? "," : "", info.layers[l].c_str(),
+                static_cast<long long>(info.layer_ties[l] / 2));
+  std::printf("\n%lld events; adopters at the end:\n", static_cast<long long>(info.events));
+  for (std::size_t s = 0; s < info.solutions.size(); ++s)
+    std::printf("  %-28s %8d\n", info.solutions[s].c_str(),
+                s < info.final_adopters.size() ? info.final_adopters[s] : 0);
+  return kExitOk;
+}
+
+int dispatch(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::cerr << kCommandsHelp;
+    return kExitBadInput;
+  }
+  const std::string cmd = args.front();
+  args.erase(args.begin());
+  if (cmd == "-h" || cmd == "--help") {
+    std::cout << kCommandsHelp;
+    return kExitOk;
+  }
+  if (cmd == "-V" || cmd == "--version") {
+    print_version();
+    return kExitOk;
+  }
+  if (cmd == "help") {
+    if (args.empty()) {
+      std::cout << kCommandsHelp;
+      return kExitOk;
+    }
+    const std::string sub = args.front();
+    args = {"--help"};
+    if (sub == "run") return cmd_run(args);
+    if (sub == "validate") return cmd_validate(args);
+    if (sub == "params") return cmd_params(args);
+    if (sub == "info") return cmd_info(args);
+    throw UsageError("no command '" + sub + "'");
+  }
+  if (cmd == "run") return cmd_run(args);
+  if (cmd == "validate") return cmd_validate(args);
+  if (cmd == "params") return cmd_params(args);
+  if (cmd == "info") return cmd_info(args);
+  std::string msg = "unknown command '" + cmd + "'";
+  if (auto m = closest_match(cmd, {"run", "validate", "params", "info", "help"}); !m.empty())
+    msg += " (did you mean " + m + "?)";
+  throw UsageError(msg);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return dispatch(argc, argv);
+  } catch (const UsageError& e) {
+    std::cerr << "citynet: " << e.what() << "\nRun `citynet --help` for usage.\n";
+    return kExitBadInput;
+  } catch (const InputError& e) {
+    std::cerr << e.report();
+    return kExitBadInput;
+  } catch (const RunError& e) {
+    std::cerr << "citynet: error: " << e.what() << '\n';
+    return kExitFailure;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "citynet: error: out of memory\n";
+    return kExitFailure;
+  } catch (const std::exception& e) {
+    std::cerr << "citynet: error: " << e.what() << '\n';
+    return kExitFailure;
+  }
+}

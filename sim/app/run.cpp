@@ -1,0 +1,78 @@
+#include "app/run.hpp"
+
+#include <chrono>
+#include <memory>
+
+#include "io/run_file.hpp"
+#include "model/cities.hpp"
+#include "model/engine.hpp"
+#include "net/network.hpp"
+#include "rng/stream.hpp"
+
+namespace citynet::app {
+
+RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& options) {
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  const std::uint64_t key = rng::run_key(scenario.seed, options.run_index);
+
+  const model::CityTable cities = model::load_cities(scenario, key);
+  const net::Network network = net::build_network(scenario, cities, key);
+  model::Engine engine(scenario, cities, network, key);
+
+  RunResult result;
+  result.cities = cities.size();
+  for (const auto& l : network.layers) {
+    result.layers.push_back(l.name);
+    result.layer_ties.push_back(l.edge_count());
+  }
+  for (const auto& s : scenario.solutions) result.solutions.push_back(s.name);
+  result.steps = scenario.time.steps;
+
+  std::unique_ptr<io::RunFileWriter> writer;
+  if (!options.output.empty()) {
+    writer = std::make_unique<io::RunFileWriter>(options.output, scenario);
+    writer->write_static({scenario.seed, options.run_index, options.threads}, cities, network);
+  }
+  const auto t1 = clock::now();
+  PhaseTimers& timers = engine.timers();
+  const int phase_write = timers.add("write");
+
+  auto record = [&](const std::vector<model::Event>& events) {
+    result.event_count += static_cast<std::int64_t>(events.size());
+    if (options.keep_events)
+      result.events.insert(result.events.end(), events.begin(), events.end());
+    if (options.keep_series) {
+      result.time.push_back(engine.time());
+      result.adopters.push_back(engine.adopters());
+    }
+    if (writer) {
+      PhaseTimers::Scope t(timers, phase_write);
+      writer->append_events(events);
+      writer->append_state(engine.time(), engine.adopters());
+    }
+  };
+
+  record(engine.initialise());
+  for (Step k = 0; k < scenario.time.steps; ++k) {
+    record(engine.step());
+    if (options.on_step) options.on_step(k + 1, scenario.time.steps);
+  }
+  if (!options.keep_series) {
+    result.time.push_back(engine.time());
+    result.adopters.push_back(engine.adopters());
+  }
+  const auto t2 = clock::now();
+  result.setup_seconds = std::chrono::duration<double>(t1 - t0).count();
+  result.step_seconds = std::chrono::duration<double>(t2 - t1).count();
+  result.wall_seconds = std::chrono::duration<double>(t2 - t0).count();
+  if (writer) {
+    writer->finish(result.wall_seconds);
+    result.output = writer->path();
+  }
+  for (std::size_t i = 0; i < timers.names().size(); ++i)
+    result.phases.push_back({timers.names()[i], timers.seconds()[i]});
+  return result;
+}
+
+}  // namespace citynet::app

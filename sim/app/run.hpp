@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/ids.hpp"
+#include "model/events.hpp"
+#include "scenario/scenario.hpp"
+
+namespace citynet::app {
+
+struct RunOptions {
+  std::string output;           // file to write; empty = no file
+  std::uint64_t run_index = 0;  // with the scenario's seed, derives the run key
+  std::int32_t threads = 0;     // recorded in the file; the caller limits TBB
+  bool keep_series = true;      // keep /series in memory for the caller
+  bool keep_events = false;     // keep every event in memory for the caller
+  // Called after every step with (steps done, steps in all).
+  std::function<void(Step, Step)> on_step;
+};
+
+struct PhaseTime {
+  std::string name;
+  double seconds;
+};
+
+struct RunResult {
+  std::string output;  // where the file went ("" when none)
+  CityId cities = 0;
+  std::vector<std::int64_t> layer_ties;  // directed ties per layer
+  std::vector<std::string> layers;
+  std::vector<std::string> solutions;
+  Step steps = 0;
+  std::vector<double> time;                         // [state]
+  std::vector<std::vector<std::int32_t>> adopters;  // [state][solution]
+  std::vector<model::Event> events;
+  std::int64_t event_count = 0;
+  double setup_seconds = 0;  // loading data and building the network
+  double step_seconds = 0;   // the step loop, output included
+  double wall_seconds = 0;
+  std::vector<PhaseTime> phases;
+
+  const std::vector<std::int32_t>& final_adopters() const { return adopters.back(); }
+};
+
+// Loads the data, builds the network, runs every step and writes the file (when asked). Throws
+// InputError for problems in the data the scenario names and RunError for failures while running.
+RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& options);
+
+}  // namespace citynet::app

@@ -1,0 +1,265 @@
+#include "io/hdf5.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+
+namespace citynet::io::h5 {
+
+void Handle::reset() {
+  if (id_ < 0) return;
+  switch (H5Iget_type(id_)) {
+    case H5I_FILE:
+      H5Fclose(id_);
+      break;
+    case H5I_GROUP:
+      H5Gclose(id_);
+      break;
+    case H5I_DATASET:
+      H5Dclose(id_);
+      break;
+    case H5I_DATASPACE:
+      H5Sclose(id_);
+      break;
+    case H5I_DATATYPE:
+      H5Tclose(id_);
+      break;
+    case H5I_ATTR:
+      H5Aclose(id_);
+      break;
+    case H5I_GENPROP_LST:
+      H5Pclose(id_);
+      break;
+    default:
+      break;
+  }
+  id_ = -1;
+}
+
+hid_t check(hid_t id, const std::string& what) {
+  if (id < 0) throw RunError("HDF5: could not " + what);
+  return id;
+}
+
+void check_status(herr_t status, const std::string& what) {
+  if (status < 0) throw RunError("HDF5: could not " + what);
+}
+
+void quiet_errors() {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
+
+template <>
+hid_t native_type<double>() {
+  return H5T_NATIVE_DOUBLE;
+}
+template <>
+hid_t native_type<float>() {
+  return H5T_NATIVE_FLOAT;
+}
+template <>
+hid_t native_type<std::int8_t>() {
+  return H5T_NATIVE_INT8;
+}
+template <>
+hid_t native_type<std::uint8_t>() {
+  return H5T_NATIVE_UINT8;
+}
+template <>
+hid_t native_type<std::int32_t>() {
+  return H5T_NATIVE_INT32;
+}
+template <>
+hid_t native_type<std::int64_t>() {
+  return H5T_NATIVE_INT64;
+}
+template <>
+hid_t native_type<std::uint64_t>() {
+  return H5T_NATIVE_UINT64;
+}
+
+static Handle string_type() {
+  Handle t(check(H5Tcopy(H5T_C_S1), "create a string type"));
+  check_status(H5Tset_size(t.get(), H5T_VARIABLE), "set a string size");
+  check_status(H5Tset_cset(t.get(), H5T_CSET_UTF8), "set a string encoding");
+  return t;
+}
+
+void set_string_attribute(hid_t obj, const std::string& name, const std::string& value) {
+  Handle type = string_type();
+  Handle space(check(H5Screate(H5S_SCALAR), "create a dataspace"));
+  if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
+  Handle attr(
+      check(H5Acreate2(obj, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+            "create attribute " + name));
+  const char* p = value.c_str();
+  check_status(H5Awrite(attr.get(), type.get(), &p), "write attribute " + name);
+}
+
+void set_string_array_attribute(hid_t obj, const std::string& name,
+                                const std::vector<std::string>& values) {
+  Handle type = string_type();
+  const hsize_t n = values.size();
+  Handle space(check(H5Screate_simple(1, &n, nullptr), "create a dataspace"));
+  if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
+  Handle attr(
+      check(H5Acreate2(obj, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+            "create attribute " + name));
+  std::vector<const char*> ptrs;
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  check_status(H5Awrite(attr.get(), type.get(), ptrs.data()), "write attribute " + name);
+}
+
+template <class T>
+void set_attribute(hid_t obj, const std::string& name, T value) {
+  Handle space(check(H5Screate(H5S_SCALAR), "create a dataspace"));
+  if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
+  Handle attr(
+      check(H5Acreate2(obj, name.c_str(), native_type<T>(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+            "create attribute " + name));
+  check_status(H5Awrite(attr.get(), native_type<T>(), &value), "write attribute " + name);
+}
+template void set_attribute<double>(hid_t, const std::string&, double);
+template void set_attribute<std::int32_t>(hid_t, const std::string&, std::int32_t);
+template void set_attribute<std::int64_t>(hid_t, const std::string&, std::int64_t);
+template void set_attribute<std::uint64_t>(hid_t, const std::string&, std::uint64_t);
+template void set_attribute<std::uint8_t>(hid_t, const std::string&, std::uint8_t);
+
+Handle create_group(hid_t parent, const std::string& name) {
+  return Handle(check(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                      "create group " + name));
+}
+
+static void describe(hid_t obj, const std::string& units, const std::string& description) {
+  set_string_attribute(obj, "units", units);
+  set_string_attribute(obj, "description", description);
+}
+
+static Handle dataset_properties(int rank, const hsize_t* chunk, const Layout& layout) {
+  Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "create dataset properties"));
+  check_status(H5Pset_obj_track_times(dcpl.get(), false), "disable time tracking");
+  if (chunk) {
+    check_status(H5Pset_chunk(dcpl.get(), rank, chunk), "set chunking");
+    if (layout.compression > 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+      check_status(H5Pset_shuffle(dcpl.get()), "set shuffle");
+      check_status(H5Pset_deflate(dcpl.get(), static_cast<unsigned>(layout.compression)),
+                   "set compression");
+    }
+  }
+  return dcpl;
+}
+
+template <class T>
+void write_array(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
+                 const T* data, const std::string& units, const std::string& description,
+                 const Layout& layout) {
+  const int rank = static_cast<int>(dims.size());
+  Handle space(check(H5Screate_simple(rank, dims.data(), nullptr), "create a dataspace"));
+  hsize_t total = 1;
+  for (auto d : dims) total *= d;
+  std::vector<hsize_t> chunk(dims);
+  const bool chunked = layout.compression > 0 && total >= 4096;
+  if (chunked) {
+    // About 64k values a chunk along the first dimension.
+    hsize_t row = 1;
+    for (int i = 1; i < rank; ++i) row *= std::max<hsize_t>(dims[i], 1);
+    chunk[0] = std::clamp<hsize_t>(65536 / row, 1, std::max<hsize_t>(dims[0], 1));
+  }
+  Handle dcpl = dataset_properties(rank, chunked ? chunk.data() : nullptr, layout);
+  Handle dset(check(H5Dcreate2(parent, name.c_str(), native_type<T>(), space.get(), H5P_DEFAULT,
+                               dcpl.get(), H5P_DEFAULT),
+                    "create dataset " + name));
+  if (total > 0)
+    check_status(H5Dwrite(dset.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
+                 "write dataset " + name);
+  describe(dset.get(), units, description);
+}
+
+#define CITYNET_INSTANTIATE(T)                                                                   \
+  template void write_array<T>(hid_t, const std::string&, const std::vector<hsize_t>&, const T*, \
+                               const std::string&, const std::string&, const Layout&);
+CITYNET_INSTANTIATE(double)
+CITYNET_INSTANTIATE(float)
+CITYNET_INSTANTIATE(std::int8_t)
+CITYNET_INSTANTIATE(std::uint8_t)
+CITYNET_INSTANTIATE(std::int32_t)
+CITYNET_INSTANTIATE(std::int64_t)
+#undef CITYNET_INSTANTIATE
+
+void write_strings(hid_t parent, const std::string& name, const std::vector<std::string>& values,
+                   const std::string& units, const std::string& description) {
+  Handle type = string_type();
+  const hsize_t n = values.size();
+  Handle space(check(H5Screate_simple(1, &n, nullptr), "create a dataspace"));
+  Handle dcpl = dataset_properties(1, nullptr, {});
+  Handle dset(check(H5Dcreate2(parent, name.c_str(), type.get(), space.get(), H5P_DEFAULT,
+                               dcpl.get(), H5P_DEFAULT),
+                    "create dataset " + name));
+  std::vector<const char*> ptrs;
+  ptrs.reserve(values.size());
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  if (n > 0)
+    check_status(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()),
+                 "write dataset " + name);
+  describe(dset.get(), units, description);
+}
+
+void write_scalar_string(hid_t parent, const std::string& name, const std::string& value,
+                         const std::string& units, const std::string& description) {
+  Handle type = string_type();
+  Handle space(check(H5Screate(H5S_SCALAR), "create a dataspace"));
+  Handle dcpl = dataset_properties(0, nullptr, {});
+  Handle dset(check(H5Dcreate2(parent, name.c_str(), type.get(), space.get(), H5P_DEFAULT,
+                               dcpl.get(), H5P_DEFAULT),
+                    "create dataset " + name));
+  const char* p = value.c_str();
+  check_status(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &p),
+               "write dataset " + name);
+  describe(dset.get(), units, description);
+}
+
+template <class T>
+AppendableDataset<T>::AppendableDataset(hid_t parent, const std::string& name, std::size_t width,
+                                        const std::string& units, const std::string& description,
+                                        const Layout& layout)
+    : width_(width) {
+  const int rank = width == 0 ? 1 : 2;
+  hsize_t dims[2] = {0, width};
+  hsize_t maxdims[2] = {H5S_UNLIMITED, width};
+  hsize_t chunk[2] = {layout.chunk_rows ? layout.chunk_rows : 4096, std::max<hsize_t>(width, 1)};
+  if (width > 0) chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(chunk[0], 65536 / width));
+  Handle space(check(H5Screate_simple(rank, dims, maxdims), "create a dataspace"));
+  Layout l = layout;
+  Handle dcpl = dataset_properties(rank, chunk, l);
+  dset_ = Handle(check(H5Dcreate2(parent, name.c_str(), native_type<T>(), space.get(), H5P_DEFAULT,
+                                  dcpl.get(), H5P_DEFAULT),
+                       "create dataset " + name));
+  describe(dset_.get(), units, description);
+}
+
+template <class T>
+void AppendableDataset<T>::append(const T* rows, std::size_t count) {
+  if (count == 0) return;
+  const int rank = width_ == 0 ? 1 : 2;
+  hsize_t newdims[2] = {rows_ + count, width_};
+  check_status(H5Dset_extent(dset_.get(), newdims), "extend a dataset");
+  Handle file_space(check(H5Dget_space(dset_.get()), "get a dataspace"));
+  hsize_t start[2] = {rows_, 0};
+  hsize_t extent[2] = {count, width_};
+  check_status(
+      H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr),
+      "select rows");
+  Handle mem_space(check(H5Screate_simple(rank, extent, nullptr), "create a dataspace"));
+  check_status(
+      H5Dwrite(dset_.get(), native_type<T>(), mem_space.get(), file_space.get(), H5P_DEFAULT, rows),
+      "append rows");
+  rows_ += count;
+}
+
+template class AppendableDataset<double>;
+template class AppendableDataset<float>;
+template class AppendableDataset<std::int8_t>;
+template class AppendableDataset<std::int32_t>;
+template class AppendableDataset<std::int64_t>;
+
+}  // namespace citynet::io::h5

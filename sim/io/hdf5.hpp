@@ -1,0 +1,98 @@
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace citynet::io::h5 {
+
+// Owns one HDF5 identifier and closes it with the matching H5*close.
+class Handle {
+ public:
+  Handle() = default;
+  explicit Handle(hid_t id) : id_(id) {}
+  Handle(Handle&& o) noexcept : id_(o.id_) { o.id_ = -1; }
+  Handle& operator=(Handle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      id_ = o.id_;
+      o.id_ = -1;
+    }
+    return *this;
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle() { reset(); }
+
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  void reset();
+  hid_t release() {
+    const hid_t id = id_;
+    id_ = -1;
+    return id;
+  }
+
+ private:
+  hid_t id_ = -1;
+};
+
+// Throws RunError naming `what` when an HDF5 call failed (negative id or status).
+hid_t check(hid_t id, const std::string& what);
+void check_status(herr_t status, const std::string& what);
+
+// Silences HDF5's own error stack printing; our errors say what failed.
+void quiet_errors();
+
+template <class T>
+hid_t native_type();
+
+// Dataset creation settings shared by every dataset we write: chunking and deflate for large
+// ones, and no object modification times so identical runs give identical bytes.
+struct Layout {
+  int compression = 4;
+  std::size_t chunk_rows = 0;  // 0: contiguous
+};
+
+void set_string_attribute(hid_t obj, const std::string& name, const std::string& value);
+void set_string_array_attribute(hid_t obj, const std::string& name,
+                                const std::vector<std::string>& values);
+template <class T>
+void set_attribute(hid_t obj, const std::string& name, T value);
+
+Handle create_group(hid_t parent, const std::string& name);
+
+// A fixed-size dataset written at once; `dims` has one or two entries.
+template <class T>
+void write_array(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
+                 const T* data, const std::string& units, const std::string& description,
+                 const Layout& layout = {});
+void write_strings(hid_t parent, const std::string& name, const std::vector<std::string>& values,
+                   const std::string& units, const std::string& description);
+void write_scalar_string(hid_t parent, const std::string& name, const std::string& value,
+                         const std::string& units, const std::string& description);
+
+// A dataset that grows along its first dimension as a run goes: rows of `width` values (width 0
+// means a 1-D dataset), chunked and compressed, never held whole in memory.
+template <class T>
+class AppendableDataset {
+ public:
+  AppendableDataset() = default;
+  AppendableDataset(hid_t parent, const std::string& name, std::size_t width,
+                    const std::string& units, const std::string& description, const Layout& layout);
+  void append(const T* rows, std::size_t count);
+  void append(const std::vector<T>& rows) {
+    append(rows.data(), rows.size() / std::max<std::size_t>(width_, 1));
+  }
+  hid_t id() const { return dset_.get(); }
+  std::size_t rows() const { return rows_; }
+
+ private:
+  Handle dset_;
+  std::size_t width_ = 0;
+  std::size_t rows_ = 0;
+};
+
+}  // namespace citynet::io::h5

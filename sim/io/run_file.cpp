@@ -1,0 +1,198 @@
+#include "io/run_file.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "citynet/version.hpp"
+#include "core/error.hpp"
+
+namespace citynet::io {
+
+using h5::Handle;
+
+RunFileWriter::RunFileWriter(std::string path, const scenario::Scenario& scenario)
+    : path_(std::move(path)), scenario_(scenario), write_events_(scenario.output.events) {
+  h5::quiet_errors();
+  layout_.compression = scenario.output.compression;
+  partial_ = path_ + ".partial-" + std::to_string(::getpid());
+  const hid_t f = H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (f < 0)
+    throw RunError("cannot create the output file " + partial_ +
+                   " (check that its directory exists and is writable)");
+  file_ = Handle(f);
+}
+
+RunFileWriter::~RunFileWriter() {
+  if (finished_) return;
+  // Unfinished: close everything and leave nothing that could pass for a result.
+  time_ = {};
+  adopters_ = {};
+  ev_step_ = {};
+  ev_city_ = {};
+  ev_solution_ = {};
+  ev_kind_ = {};
+  ev_source_ = {};
+  ev_layer_ = {};
+  file_.reset();
+  std::remove(partial_.c_str());
+}
+
+void RunFileWriter::write_static(const Meta& meta, const model::CityTable& cities,
+                                 const net::Network& network) {
+  const hid_t root = file_.get();
+  h5::set_string_attribute(root, "format", kRunFormat);
+  h5::set_attribute<std::int32_t>(root, "format_version", kRunFormatVersion);
+  h5::set_string_attribute(root, "citynet_version", kVersion);
+  h5::set_string_attribute(root, "git_commit", kGitCommit);
+  h5::set_string_attribute(root, "scenario_name", scenario_.name);
+  h5::set_attribute<std::uint64_t>(root, "seed", meta.seed);
+  h5::set_attribute<std::uint64_t>(root, "run_index", meta.run_index);
+  h5::set_attribute<std::int32_t>(root, "threads", meta.threads);
+  h5::set_string_attribute(root, "rng_scheme", kRngScheme);
+  h5::set_attribute<std::int32_t>(root, "steps", scenario_.time.steps);
+  h5::set_string_attribute(root, "time_unit", scenario_.time.unit);
+  h5::set_attribute<std::uint8_t>(root, "complete", 0);
+
+  h5::write_scalar_string(root, "scenario", scenario_.resolved_yaml, "",
+                          "The fully resolved scenario (defaults merged, overrides applied) as "
+                          "YAML; running it again reproduces this file");
+
+  Handle g = h5::create_group(root, "cities");
+  const hsize_t n = static_cast<hsize_t>(cities.size());
+  h5::write_array(g.get(), "id", {n}, cities.id.data(), "",
+                  "External city id (GeoNames id for real data, row number for synthetic cities)",
+                  layout_);
+  h5::write_strings(g.get(), "name", cities.name, "", "City name");
+  h5::write_strings(g.get(), "country", cities.country, "", "Country code (ISO 3166-1 alpha-2)");
+  h5::write_array(g.get(), "latitude", {n}, cities.latitude.data(), "degrees", "Latitude (WGS84)",
+                  layout_);
+  h5::write_array(g.get(), "longitude", {n}, cities.longitude.data(), "degrees",
+                  "Longitude (WGS84)", layout_);
+  h5::write_array(g.get(), "population", {n}, cities.population.data(), "people", "Population",
+                  layout_);
+
+  Handle sg = h5::create_group(root, "solutions");
+  std::vector<std::int32_t> ids;
+  std::vector<std::string> names;
+  for (std::size_t s = 0; s < scenario_.solutions.size(); ++s) {
+    ids.push_back(static_cast<std::int32_t>(s));
+    names.push_back(scenario_.solutions[s].name);
+  }
+  h5::write_array(sg.get(), "id", {ids.size()}, ids.data(), "",
+                  "Solution index (column of /series/adopters)");
+  h5::write_strings(sg.get(), "name", names, "", "Solution name");
+
+  Handle ng = h5::create_group(root, "network");
+  std::vector<std::string> layer_names;
+  for (const auto& layer : network.layers) layer_names.push_back(layer.name);
+  h5::set_string_array_attribute(ng.get(), "layers", layer_names);
+  for (std::size_t l = 0; l < network.layers.size(); ++l) {
+    const auto& layer = network.layers[l];
+    Handle lg = h5::create_group(ng.get(), layer.name);
+    h5::set_attribute<std::int32_t>(lg.get(), "index", static_cast<std::int32_t>(l));
+    h5::set_attribute<std::uint8_t>(lg.get(), "complete", layer.complete ? 1 : 0);
+    h5::set_attribute<double>(lg.get(), "influence", layer.influence);
+    const auto& offsets = layer.offsets;
+    h5::write_array(lg.get(), "offsets", {offsets.size()}, offsets.data(), "ties",
+                    "CSR row offsets: the ties of city c are targets[offsets[c]:offsets[c+1]] "
+                    "(empty for a complete layer, which ties every pair)",
+                    layout_);
+    h5::write_array(lg.get(), "targets", {layer.targets.size()}, layer.targets.data(), "",
+                    "CSR column indices: the city index at the other end of each tie", layout_);
+    h5::write_array(lg.get(), "weights", {layer.weights.size()}, layer.weights.data(), "",
+                    "Tie weight", layout_);
+  }
+
+  Handle series = h5::create_group(root, "series");
+  time_ = h5::AppendableDataset<double>(series.get(), "time", 0, scenario_.time.unit,
+                                        "Model time of each state: row 0 is the initial state, "
+                                        "row k the state after k steps",
+                                        layout_);
+  adopters_ = h5::AppendableDataset<std::int32_t>(
+      series.get(), "adopters", scenario_.solutions.size(), "cities",
+      "Cities with each solution adopted in each state [state, solution]", layout_);
+
+  if (write_events_) {
+    Handle eg = h5::create_group(root, "events");
+    std::vector<std::string> kinds(model::kEventKindNames.begin(), model::kEventKindNames.end());
+    h5::set_string_array_attribute(eg.get(), "kind_names", kinds);
+    ev_step_ = h5::AppendableDataset<std::int32_t>(
+        eg.get(), "step", 0, "steps", "Index of the first state that shows the event", layout_);
+    ev_city_ = h5::AppendableDataset<std::int32_t>(eg.get(), "city", 0, "",
+                                                   "City index (row of /cities)", layout_);
+    ev_solution_ = h5::AppendableDataset<std::int32_t>(
+        eg.get(), "solution", 0, "", "Solution index (row of /solutions)", layout_);
+    ev_kind_ = h5::AppendableDataset<std::int8_t>(
+        eg.get(), "kind", 0, "", "Event kind code; the group attribute kind_names names each code",
+        layout_);
+    h5::set_string_array_attribute(ev_kind_.id(), "kind_names", kinds);
+    ev_source_ = h5::AppendableDataset<std::int32_t>(
+        eg.get(), "source", 0, "", "City index the solution came from, or -1 (seed, innovation)",
+        layout_);
+    ev_layer_ = h5::AppendableDataset<std::int32_t>(
+        eg.get(), "layer", 0, "",
+        "Index of the network layer the tie to the source belongs to (attribute layers of "
+        "/network), or -1",
+        layout_);
+  }
+}
+
+void RunFileWriter::append_state(double time, const std::vector<std::int32_t>& adopters) {
+  time_.append(&time, 1);
+  adopters_.append(adopters.data(), 1);
+  ++steps_written_;
+}
+
+void RunFileWriter::append_events(const std::vector<model::Event>& events) {
+  if (!write_events_) return;
+  pending_.insert(pending_.end(), events.begin(), events.end());
+  if (pending_.size() >= 65536) flush_events();
+}
+
+void RunFileWriter::flush_events() {
+  if (pending_.empty()) return;
+  const std::size_t n = pending_.size();
+  std::vector<std::int32_t> col(n);
+  std::vector<std::int8_t> kind(n);
+  auto put = [&](h5::AppendableDataset<std::int32_t>& d, auto field) {
+    for (std::size_t i = 0; i < n; ++i) col[i] = field(pending_[i]);
+    d.append(col.data(), n);
+  };
+  put(ev_step_, [](const model::Event& e) { return e.step; });
+  put(ev_city_, [](const model::Event& e) { return e.city; });
+  put(ev_solution_, [](const model::Event& e) { return e.solution; });
+  put(ev_source_, [](const model::Event& e) { return e.source; });
+  put(ev_layer_, [](const model::Event& e) { return e.layer; });
+  for (std::size_t i = 0; i < n; ++i) kind[i] = static_cast<std::int8_t>(pending_[i].kind);
+  ev_kind_.append(kind.data(), n);
+  pending_.clear();
+}
+
+void RunFileWriter::finish(double wall_seconds) {
+  if (write_events_) flush_events();
+  const hid_t root = file_.get();
+  h5::set_attribute<std::int32_t>(root, "steps_done", steps_written_);
+  h5::set_attribute<double>(root, "wall_seconds", wall_seconds);
+  h5::set_attribute<std::uint8_t>(root, "complete", 1);
+  time_ = {};
+  adopters_ = {};
+  ev_step_ = {};
+  ev_city_ = {};
+  ev_solution_ = {};
+  ev_kind_ = {};
+  ev_source_ = {};
+  ev_layer_ = {};
+  h5::check_status(H5Fflush(root, H5F_SCOPE_GLOBAL), "flush the output file " + partial_);
+  h5::check_status(H5Fclose(file_.release()), "close the output file " + partial_);
+  std::error_code ec;
+  std::filesystem::rename(partial_, path_, ec);
+  if (ec) {
+    std::remove(partial_.c_str());
+    throw RunError("cannot move the finished output to " + path_ + ": " + ec.message());
+  }
+  finished_ = true;
+}
+
+}  // namespace citynet::io

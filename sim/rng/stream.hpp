@@ -1,0 +1,77 @@
+#pragma once
+
+#include <Random123/philox.h>
+
+#include <cmath>
+#include <cstdint>
+
+#include "core/ids.hpp"
+
+namespace citynet::rng {
+
+// What a draw is for. Part of every stream's counter, so two purposes never share numbers.
+// Append only: renumbering changes every run's output.
+enum class Purpose : std::uint32_t {
+  kNetwork = 1,
+  kThreshold = 2,
+  kSeeds = 3,
+  kDecide = 4,
+  kSource = 5,
+  kCascade = 6,
+  kSynthetic = 7,
+};
+
+// The run key: 64 bits derived from the master seed and the run index only (splitmix64 mixing),
+// so a run of a sweep can be reproduced alone from those two numbers.
+std::uint64_t run_key(std::uint64_t seed, std::uint64_t run_index);
+
+// A counter-based stream: Philox4x32-10 keyed by the run key, with the counter
+// (step, city, purpose << 20 | lane, block). `lane` separates sub-streams of one purpose (a
+// solution, a layer); each block gives four 32-bit words. No state is shared between streams, so
+// any thread may draw any city's numbers in any order and get the same values.
+class Stream {
+ public:
+  using Philox = r123::Philox4x32;
+
+  Stream(std::uint64_t key, Step step, std::uint32_t city, Purpose purpose, std::uint32_t lane = 0)
+      : key_{{static_cast<std::uint32_t>(key), static_cast<std::uint32_t>(key >> 32)}},
+        ctr_{{static_cast<std::uint32_t>(step), city,
+              (static_cast<std::uint32_t>(purpose) << 20) | (lane & 0xFFFFFu), 0u}} {}
+
+  std::uint32_t next_u32() {
+    if (used_ == 4) refill();
+    return block_.v[used_++];
+  }
+  std::uint64_t next_u64() {
+    const std::uint64_t hi = next_u32();
+    return (hi << 32) | next_u32();
+  }
+  // Uniform on [0, 1) with 53 random bits.
+  double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+  // Uniform on (0, 1]: safe under log().
+  double uniform_pos() { return 1.0 - uniform(); }
+  bool bernoulli(double p) { return uniform() < p; }
+  // Uniform integer in [0, n), n > 0, without modulo bias (Lemire's method).
+  std::uint64_t below(std::uint64_t n);
+  double exponential(double rate) { return -std::log(uniform_pos()) / rate; }
+  double normal(double mean = 0.0, double sd = 1.0);
+  double lognormal(double mu, double sigma) { return std::exp(normal(mu, sigma)); }
+  // Number of failures before the first success of a Bernoulli(p), p in (0, 1].
+  std::uint64_t geometric(double p);
+
+ private:
+  void refill() {
+    block_ = Philox()(ctr_, key_);
+    ++ctr_.v[3];
+    used_ = 0;
+  }
+
+  Philox::key_type key_;
+  Philox::ctr_type ctr_;
+  Philox::ctr_type block_{};
+  int used_ = 4;
+  bool has_spare_ = false;
+  double spare_ = 0.0;
+};
+
+}  // namespace citynet::rng
