@@ -124,7 +124,7 @@ def fit_bass(time, cumulative, m=None, t0=None):
     """Fit the Bass model to cumulative adopters by nonlinear least squares.
 
     ``m``: market size; fixed at this value when given (e.g. the number of cities), else fitted
-    between the largest observed count and 100 times it. ``t0``: the time at which the curve
+    between half and 100 times the largest observed count. ``t0``: the time at which the curve
     starts from zero; by default the last time with no adopter before the first adoption (or the
     first time). Returns a :class:`BassFit`; p and q are bounded to (1e-7, 5) and (0, 50) per unit
     of time, and several starting points are tried, keeping the best.
@@ -151,7 +151,7 @@ def fit_bass(time, cumulative, m=None, t0=None):
     else:
         def model(t, p, q, mm):
             return bass_cumulative(t, p, q, mm, t0)
-        lower, upper = [1e-7, 0.0, ymax], [5.0, 50.0, max(100.0 * ymax, ymax + 1)]
+        lower, upper = [1e-7, 0.0, 0.5 * ymax], [5.0, 50.0, max(100.0 * ymax, ymax + 1)]
 
     best = None
     for p0 in (0.001, 0.01, 0.05):

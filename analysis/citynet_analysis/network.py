@@ -23,11 +23,12 @@ def centralities(run, layers=None, betweenness_k=None, seed=0):
     """Degree, betweenness and PageRank of every city on the union of the (non-complete) layers.
 
     Betweenness is exact up to 1,000 cities and estimated from ``betweenness_k`` sampled sources
-    (default 64, fixed ``seed``) above; it is normalised. PageRank uses the tie weights."""
+    (fixed ``seed``) above, by default as many as fit in about 3 million node and tie visits
+    (between 16 and 100 sources); it is normalised. PageRank uses the tie weights."""
     g = run.graph(layers)
     n = g.number_of_nodes()
     if betweenness_k is None and n > 1000:
-        betweenness_k = 64
+        betweenness_k = int(np.clip(3e6 / (n + g.number_of_edges()), 16, 100))
     k = None if betweenness_k is None or betweenness_k >= n else int(betweenness_k)
     between = nx.betweenness_centrality(g, k=k, seed=seed, normalized=True)
     try:

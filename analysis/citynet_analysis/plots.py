@@ -193,3 +193,20 @@ def plot_sobol(table, title="Sobol sensitivity indices"):
     ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def plot_differences(diff, name_a="A", name_b="B"):
+    """Difference of means (B - A) per metric with 95 % intervals; a zero line for reference."""
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(diff) + 1.8))
+    y = np.arange(len(diff))
+    err = np.nan_to_num(np.vstack([diff["difference"] - diff["low"], diff["high"] - diff["difference"]]))
+    ax.errorbar(diff["difference"], y, xerr=err, fmt="o", capsize=4, label="difference, 95 % CI")
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(y, [label(m) for m in diff["metric"]])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"mean in {name_b} minus mean in {name_a} (metric units)")
+    ax.set_title(f"Differences between {name_b} and {name_a}")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

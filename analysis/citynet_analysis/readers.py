@@ -427,7 +427,8 @@ class Sweep:
     - which other columns are varied parameters and which are summary metrics is taken from, in
       order: string-array attributes ``parameters`` and ``metrics`` on ``/runs`` (or the root);
       subgroups ``/runs/parameters`` and ``/runs/metrics``; otherwise a column whose name holds
-      a dot (a scenario key path such as ``rule.bass.q``) is a parameter and the rest are metrics.
+      a dot (a scenario key path such as ``rule.bass.q``) is a parameter and the rest are metrics;
+    - a column dataset's ``units`` attribute, when present, is kept in ``units``.
     """
 
     path: Path
@@ -435,6 +436,7 @@ class Sweep:
     runs: pd.DataFrame
     parameters: list
     metrics: list
+    units: dict = field(default_factory=dict)
 
     @property
     def directory(self):
@@ -471,6 +473,10 @@ def open_sweep(path) -> Sweep:
                 _fail(path, "missing /runs table")
             node = f["runs"]
             runs = _read_table(node)
+            units = {}
+            if isinstance(node, h5py.Group):
+                node.visititems(lambda n, o: units.__setitem__(n.rsplit("/", 1)[-1], _text(o.attrs["units"]))
+                                if isinstance(o, h5py.Dataset) and "units" in o.attrs else None)
             declared_p = _texts(node.attrs.get("parameters", f.attrs.get("parameters", [])))
             declared_m = _texts(node.attrs.get("metrics", f.attrs.get("metrics", [])))
             if isinstance(node, h5py.Group):
@@ -490,7 +496,8 @@ def open_sweep(path) -> Sweep:
     parameters = [c for c in declared_p if c in runs] or [c for c in others if "." in c]
     metrics = [c for c in declared_m if c in runs] or [
         c for c in others if c not in parameters and pd.api.types.is_numeric_dtype(runs[c])]
-    return Sweep(path=path, attrs=attrs, runs=runs, parameters=parameters, metrics=metrics)
+    return Sweep(path=path, attrs=attrs, runs=runs, parameters=parameters, metrics=metrics,
+                 units={k: v for k, v in units.items() if v})
 
 
 def open_any(path):

@@ -17,21 +17,33 @@ import pandas as pd
 
 from . import cascades, curves, network, plots, reality
 from .maps import world_map
-from .readers import Run, Sweep, open_any, open_run
-from .sensitivity import mean_ci, outcome_by_parameter
+from .readers import CitynetInputError, Run, Sweep, open_any
+from .sensitivity import mean_ci, outcome_by_parameter, sweep_difference
 
 MAX_MAPS = 6
 
 
 # --- words ----------------------------------------------------------------------------------
 
+def _calendar(run):
+    return run.time_unit == "year" and len(run.time) and abs(run.time[0]) >= 1000
+
+
 def when(run, t):
-    """A time in words: a calendar year for yearly runs, else the value and unit."""
+    """A time in words: a calendar year for runs dated in years, else "t = 6.68 years"."""
     if t is None or not np.isfinite(t):
         return "never"
-    if run.time_unit == "year":
+    if _calendar(run):
         return str(int(math.floor(t + 1e-9)))
-    return f"{t:.3g} {run.time_unit}".strip()
+    unit = run.time_unit or ""
+    if unit == "step":
+        return f"step {t:.0f}"
+    return f"t = {t:.3g} {unit + ('s' if unit == 'year' and t != 1 else '')}".strip()
+
+
+def at(run, t):
+    """ "in 2019" for calendar years, else "at t = 6.68 years"."""
+    return f"in {when(run, t)}" if _calendar(run) else f"at {when(run, t)}"
 
 
 def duration(run, d):
@@ -44,7 +56,9 @@ def duration(run, d):
 
 
 def pct(x):
-    return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:.1f} %"
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    return f"{100 * x:.2g} %" if 0 < x < 0.01 else f"{100 * x:.1f} %"
 
 
 def _clean(obj):
@@ -116,8 +130,14 @@ class Page:
 
 
 def _out_dir(path, out_dir, suffix):
+    """The output directory, created: ``out_dir``, or NAME+suffix beside ``path``."""
     out = Path(out_dir) if out_dir else Path(path).with_name(Path(path).stem + suffix)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise CitynetInputError(out, "output path exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CitynetInputError(out, f"cannot create the output directory ({exc.strerror})") from None
     return out
 
 
@@ -130,12 +150,12 @@ def report(path, out_dir=None, reality_series=None):
     obj = open_any(path)
     if isinstance(obj, Sweep):
         return sweep_report(obj, out_dir)
-    return run_report(obj, _out_dir(path, out_dir, "_report"), reality_series)
+    return run_report(obj, out_dir, reality_series)
 
 
-def run_report(run: Run, out_dir, reality_series=None):
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+def run_report(run: Run, out_dir=None, reality_series=None):
+    """Report on an opened run; see :func:`report`."""
+    out = _out_dir(run.path, out_dir, "_report")
     table = curves.summary_table(run)
     fits = curves.fit_all(run)
     unit = run.time_unit
@@ -150,7 +170,8 @@ def run_report(run: Run, out_dir, reality_series=None):
 
     # headline
     page.boxes([("cities", f"{run.n_cities:,}"), ("steps", f"{summary['steps']:,}"),
-                ("period", f"{when(run, run.time[0])} – {when(run, run.time[-1])}"),
+                ("period", f"{when(run, run.time[0])} – {when(run, run.time[-1])}" if _calendar(run)
+                 else f"{run.time[0]:g} – {run.time[-1]:g} {unit}"),
                 ("solutions", len(run.solution_names)), ("events", f"{len(run.events):,}")])
     head = pd.DataFrame({
         "solution": table.solution.map(plots.label),
@@ -216,7 +237,8 @@ def run_report(run: Run, out_dir, reality_series=None):
         summary["cascade_problems"] = problems
         if len(cstats):
             best = cstats.sort_values("max_depth", ascending=False).iloc[0]
-            page.text(f"Chains of learning reach {int(best.max_depth)} links from the first adopter "
+            links = "link" if int(best.max_depth) == 1 else "links"
+            page.text(f"Chains of learning reach {int(best.max_depth)} {links} from the first adopter "
                       f"({best.solution}); {pct(cstats.share_with_parent.mean())} of adoptions were "
                       "learned from a named peer.")
             page.table(cstats.rename(columns={"adopters": "adopting cities", "trees": "cascades",
@@ -304,14 +326,14 @@ def _curves_reading(run, table):
         return (f"No solution reached 50 % of cities by {when(run, run.time[-1])}; the most adopted, "
                 f"{plots.label(top.solution)}, reached {pct(top.final_share)}.")
     fast = reached.sort_values("t50").iloc[0]
-    text = (f"{plots.label(fast.solution).capitalize()} was the first to reach 50 % of cities, "
-            f"in {when(run, fast.t50)}")
+    first = " was the first to reach" if len(table) > 1 else " reached"
+    text = f"{plots.label(fast.solution).capitalize()}{first} 50 % of cities {at(run, fast.t50)}"
     if np.isfinite(fast.t50_from_origin):
         text += f", {duration(run, fast.t50_from_origin)} after its origin"
     text += "."
     if len(reached) > 1:
         slow = reached.sort_values("t50").iloc[-1]
-        text += f" The last to do so was {plots.label(slow.solution)}, in {when(run, slow.t50)}."
+        text += f" The last to do so was {plots.label(slow.solution)}, {at(run, slow.t50)}."
     missing = len(table) - len(reached)
     if missing:
         text += f" {missing} solution(s) never reached 50 %."
@@ -323,7 +345,7 @@ def _solution_reading(run, name, row):
     end = (f"{int(row.final_adopters):,} cities ({pct(row.final_share)}) had adopted it by "
            f"{when(run, run.time[-1])}.")
     if np.isfinite(row.t50):
-        text = f"{label} reached 50 % of cities in {when(run, row.t50)}"
+        text = f"{label} reached 50 % of cities {at(run, row.t50)}"
         if np.isfinite(row.t50_from_origin):
             text += f", {duration(run, row.t50_from_origin)} after its origin ({when(run, row.origin)})"
         return text + "; " + end
@@ -388,8 +410,7 @@ def _reality_reading(name, series, agree):
 
 def sweep_report(sweep: Sweep, out_dir=None, max_metrics=6):
     """Report on a sweep: runs by status, each metric against each varied parameter."""
-    out = _out_dir(sweep.directory / "sweep", out_dir, "_report") if out_dir is None else Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(sweep.directory / "sweep", out_dir, "_report")
     runs = sweep.runs
     done = sweep.done()
     title = f"citynet sweep: {sweep.attrs.get('sweep_name', sweep.directory.name)}"
@@ -408,7 +429,7 @@ def sweep_report(sweep: Sweep, out_dir=None, max_metrics=6):
                 continue
             table = outcome_by_parameter(done, parameter, metric)
             summary["effects"][f"{metric} ~ {parameter}"] = table
-            fig_path = plots.save(plots.plot_sweep(table, parameter, metric),
+            fig_path = plots.save(plots.plot_sweep(table, parameter, metric, sweep.units.get(metric, "")),
                                   out / f"sweep_{_slug(metric)}_{_slug(parameter)}.png")
             page.heading(f"{plots.label(metric)} against {parameter}")
             first, last = table.iloc[0], table.iloc[-1]
@@ -433,11 +454,15 @@ def _slug(text):
 
 def compare(path_a, path_b, out_dir=None):
     """Compare two run files: curves overlaid, differences in final adopters and times to 50 %.
-    Writes compare.png, report.html and summary.json; returns the summary dict."""
-    a, b = open_run(path_a), open_run(path_b)
-    out = Path(out_dir) if out_dir else Path(path_a).with_name(
-        f"{Path(path_a).stem}_vs_{Path(path_b).stem}")
-    out.mkdir(parents=True, exist_ok=True)
+    Two sweeps are compared metric by metric instead (:func:`compare_sweeps`). Writes
+    compare.png, report.html and summary.json; returns the summary dict."""
+    a, b = open_any(path_a), open_any(path_b)
+    if isinstance(a, Sweep) and isinstance(b, Sweep):
+        return compare_sweeps(a, b, out_dir)
+    for path, obj in ((path_a, a), (path_b, b)):
+        if isinstance(obj, Sweep):
+            raise CitynetInputError(path, "is a sweep; compare two runs or two sweeps")
+    out = _out_dir(path_a, out_dir, f"_vs_{Path(path_b).stem}")
     name_a, name_b = Path(path_a).stem, Path(path_b).stem
     if name_a == name_b:
         name_a, name_b = str(path_a), str(path_b)
@@ -482,7 +507,33 @@ def _compare_reading(run, diff, name_a, name_b):
             f"{int(biggest['adopters difference']):+,} adopters ({100 * biggest['share difference']:+.1f} "
             f"percentage points) against {name_a}")
     if np.isfinite(biggest["t50 difference"]):
-        text += f", and reaches 50 % {abs(biggest['t50 difference']):.2g} {run.time_unit or 'time units'} " \
-                f"{'later' if biggest['t50 difference'] > 0 else 'earlier'}"
+        text += (f", and reaches 50 % {duration(run, abs(biggest['t50 difference']))} "
+                 f"{'later' if biggest['t50 difference'] > 0 else 'earlier'}")
     return text + "."
 
+
+
+def compare_sweeps(a: Sweep, b: Sweep, out_dir=None):
+    """Difference of means (B - A) of every metric the two sweeps share, over their finished
+    runs, with Welch 95 % intervals."""
+    out = _out_dir(a.directory / "sweep", out_dir, f"_vs_{b.directory.name}")
+    metrics = [m for m in a.metrics if m in b.metrics]
+    diff = sweep_difference(a.done(), b.done(), metrics)
+    name_a, name_b = a.directory.name, b.directory.name
+    title = f"citynet sweeps compared: {name_a} and {name_b}"
+    page = Page(title, f"A = {a.path} · B = {b.path}; differences are B − A, Welch 95 % intervals")
+    page.boxes([("finished runs in A", len(a.done())), ("finished runs in B", len(b.done())),
+                ("shared metrics", len(metrics))])
+    if len(diff):
+        clear = diff[(diff.low > 0) | (diff.high < 0)]
+        page.text(f"{len(clear)} of {len(diff)} metrics differ beyond their 95 % interval"
+                  + (f": {', '.join(clear.metric)}." if len(clear) else "."))
+        page.table(diff, "{:,.4g}")
+        fig_path = plots.save(plots.plot_differences(diff, name_a, name_b), out / "compare.png")
+        page.figure(fig_path, "differences of means")
+    else:
+        page.text("The two sweeps share no metric.")
+    summary = {"a": str(a.path), "b": str(b.path), "out_dir": str(out), "differences": diff}
+    (out / "summary.json").write_text(json.dumps(_clean(summary), indent=2), encoding="utf-8")
+    page.write(out / "report.html", title)
+    return summary

@@ -132,3 +132,16 @@ def welch_difference(a, b, level=0.95):
     p = 2 * stats.t.sf(abs(out["difference"]) / se, df)
     return {**out, "se": float(se), "df": float(df), "low": out["difference"] - half,
             "high": out["difference"] + half, "p": float(p)}
+
+
+def sweep_difference(runs_a, runs_b, metrics, level=0.95):
+    """Welch difference of means (b - a) of each metric between two sets of runs (e.g. the
+    finished runs of two sweeps, or two scenarios' replications): one row per metric."""
+    rows = []
+    for metric in metrics:
+        if metric in runs_a and metric in runs_b:
+            r = welch_difference(runs_b[metric], runs_a[metric], level)
+            rows.append({"metric": metric, "mean_a": r["mean_b"], "mean_b": r["mean_a"],
+                         "n_a": r["n_b"], "n_b": r["n_a"], "difference": r["difference"],
+                         "low": r["low"], "high": r["high"], "p": r["p"]})
+    return pd.DataFrame(rows)

@@ -1,8 +1,14 @@
 #include <tbb/global_control.h>
 #include <tbb/info.h>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
 #include <boost/program_options.hpp>
+
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -11,11 +17,12 @@
 
 #include "app/progress.hpp"
 #include "app/run.hpp"
+#include "app/sweep_command.hpp"
 #include "citynet/version.hpp"
 #include "core/error.hpp"
 #include "io/run_file.hpp"
 #include "model/cities.hpp"
-#include "model/engine.hpp"
+#include "model/model.hpp"
 #include "net/network.hpp"
 #include "rng/stream.hpp"
 #include "scenario/loader.hpp"
@@ -39,6 +46,8 @@ Commands:
   validate SCENARIO.yaml check a scenario and the data it names, run nothing
   params [--markdown]    every scenario parameter: key, type, default, units, range, doc
   info FILE.h5           what a run file holds
+  report RUN.h5|DIR      figures, report.html and summary.json for a run or a sweep
+  compare A B            two runs (or two sweeps) side by side
   help [COMMAND]         help for a command
 
 Options:
@@ -183,7 +192,7 @@ int cmd_validate(const std::vector<std::string>& args) {
   const std::uint64_t key = rng::run_key(sc.seed, 0);
   const auto cities = model::load_cities(sc, key);
   const auto network = net::build_network(sc, cities, key);
-  model::Engine engine(sc, cities, network, key);
+  const auto model = model::make_model(sc, cities, network, key);
   std::cout << sc.source_file << ": ok: " << cities.size() << " cities, " << network.layers.size()
             << " layers, " << sc.solutions.size() << " solutions, " << sc.time.steps << " steps\n";
   return kExitOk;
@@ -231,6 +240,39 @@ int cmd_info(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+// `report` and `compare` are the analysis package's (analysis/citynet_analysis), run with
+// Debian's /usr/bin/python3; its exit code is ours (2 for bad input).
+int cmd_analysis(const std::string& cmd, const std::vector<std::string>& args) {
+  namespace fs = std::filesystem;
+  std::string dir;
+  if (const char* env = std::getenv("CITYNET_ANALYSIS_PATH")) dir = env;
+  if (dir.empty()) {
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    const fs::path installed = exe.parent_path().parent_path() / "share" / "citynet" / "analysis";
+    dir = fs::is_directory(CITYNET_ANALYSIS_DIR, ec) ? CITYNET_ANALYSIS_DIR : installed.string();
+  }
+  if (!fs::is_directory(fs::path(dir) / "citynet_analysis"))
+    throw RunError("the analysis package is not at " + dir +
+                   " (set CITYNET_ANALYSIS_PATH to the directory holding citynet_analysis)");
+  const char* python = std::getenv("CITYNET_PYTHON");
+  const std::string interpreter = python && *python ? python : "/usr/bin/python3";
+  const char* old = std::getenv("PYTHONPATH");
+  const std::string path = dir + (old && *old ? ":" + std::string(old) : "");
+  ::setenv("PYTHONPATH", path.c_str(), 1);
+  if (!std::getenv("MPLBACKEND")) ::setenv("MPLBACKEND", "Agg", 1);
+  std::vector<std::string> argv_s = {interpreter, "-m", "citynet_analysis", cmd};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv_c;
+  for (auto& a : argv_s) argv_c.push_back(a.data());
+  argv_c.push_back(nullptr);
+  std::fflush(stdout);
+  ::execv(interpreter.c_str(), argv_c.data());
+  throw RunError("cannot start " + interpreter + " for `citynet " + cmd +
+                 "` (install python3-h5py, python3-pandas, python3-scipy, python3-matplotlib: "
+                 "scripts/bootstrap does)");
+}
+
 int dispatch(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
@@ -258,14 +300,19 @@ int dispatch(int argc, char** argv) {
     if (sub == "validate") return cmd_validate(args);
     if (sub == "params") return cmd_params(args);
     if (sub == "info") return cmd_info(args);
+    if (sub == "report" || sub == "compare") return cmd_analysis(sub, args);
     throw UsageError("no command '" + sub + "'");
   }
   if (cmd == "run") return cmd_run(args);
   if (cmd == "validate") return cmd_validate(args);
   if (cmd == "params") return cmd_params(args);
   if (cmd == "info") return cmd_info(args);
+  if (cmd == "sweep") return app::sweep_command(args, argc, argv);
+  if (cmd == "report" || cmd == "compare") return cmd_analysis(cmd, args);
   std::string msg = "unknown command '" + cmd + "'";
-  if (auto m = closest_match(cmd, {"run", "validate", "params", "info", "help"}); !m.empty())
+  if (auto m =
+          closest_match(cmd, {"run", "validate", "params", "info", "report", "compare", "help"});
+      !m.empty())
     msg += " (did you mean " + m + "?)";
   throw UsageError(msg);
 }
@@ -273,6 +320,13 @@ int dispatch(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Notes go to stderr so that stdout carries only the results a script may parse.
+  auto logger = spdlog::stderr_color_mt("citynet");
+  logger->set_pattern("citynet: %l: %v");
+  spdlog::set_default_logger(logger);
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--quiet" || std::string(argv[i]) == "-q")
+      spdlog::set_level(spdlog::level::warn);
   try {
     return dispatch(argc, argv);
   } catch (const UsageError& e) {

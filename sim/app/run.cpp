@@ -5,7 +5,7 @@
 
 #include "io/run_file.hpp"
 #include "model/cities.hpp"
-#include "model/engine.hpp"
+#include "model/model.hpp"
 #include "net/network.hpp"
 #include "rng/stream.hpp"
 
@@ -17,8 +17,11 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
   const std::uint64_t key = rng::run_key(scenario.seed, options.run_index);
 
   const model::CityTable cities = model::load_cities(scenario, key);
-  const net::Network network = net::build_network(scenario, cities, key);
-  model::Engine engine(scenario, cities, network, key);
+  net::Network network = net::build_network(scenario, cities, key);
+  if (options.edit_network) options.edit_network(cities, network);
+  const auto model = model::make_model(scenario, cities, network, key);
+  model::Model& engine = *model;
+  if (options.edit_model) options.edit_model(engine);
 
   RunResult result;
   result.cities = cities.size();
@@ -32,7 +35,10 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
   std::unique_ptr<io::RunFileWriter> writer;
   if (!options.output.empty()) {
     writer = std::make_unique<io::RunFileWriter>(options.output, scenario);
-    writer->write_static({scenario.seed, options.run_index, options.threads}, cities, network);
+    writer->write_static(
+        {scenario.seed, options.run_index, options.threads, options.volatile_metadata}, cities,
+        network);
+    engine.declare_output(*writer);
   }
   const auto t1 = clock::now();
   PhaseTimers& timers = engine.timers();
@@ -50,6 +56,7 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
       PhaseTimers::Scope t(timers, phase_write);
       writer->append_events(events);
       writer->append_state(engine.time(), engine.adopters());
+      engine.write_state(*writer);
     }
   };
 
@@ -62,11 +69,14 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
     result.time.push_back(engine.time());
     result.adopters.push_back(engine.adopters());
   }
+  if (options.on_finish) options.on_finish(cities, network, engine);
   const auto t2 = clock::now();
   result.setup_seconds = std::chrono::duration<double>(t1 - t0).count();
   result.step_seconds = std::chrono::duration<double>(t2 - t1).count();
   result.wall_seconds = std::chrono::duration<double>(t2 - t0).count();
   if (writer) {
+    engine.write_final(*writer);
+    writer->write_variants(engine.variants());
     writer->finish(result.wall_seconds);
     result.output = writer->path();
   }

@@ -6,19 +6,29 @@
 #include <vector>
 
 #include "core/ids.hpp"
+#include "model/cities.hpp"
 #include "model/events.hpp"
+#include "model/model.hpp"
+#include "net/network.hpp"
 #include "scenario/scenario.hpp"
 
 namespace citynet::app {
 
 struct RunOptions {
-  std::string output;           // file to write; empty = no file
-  std::uint64_t run_index = 0;  // with the scenario's seed, derives the run key
-  std::int32_t threads = 0;     // recorded in the file; the caller limits TBB
-  bool keep_series = true;      // keep /series in memory for the caller
-  bool keep_events = false;     // keep every event in memory for the caller
+  std::string output;             // file to write; empty = no file
+  std::uint64_t run_index = 0;    // with the scenario's seed, derives the run key
+  std::int32_t threads = 0;       // recorded in the file; the caller limits TBB
+  bool volatile_metadata = true;  // see io::RunFileWriter::Meta
+  bool keep_series = true;        // keep /series in memory for the caller
+  bool keep_events = false;       // keep every event in memory for the caller
   // Called after every step with (steps done, steps in all).
   std::function<void(Step, Step)> on_step;
+  // Called once the network is built, before the model: what-if experiments cut ties here.
+  std::function<void(const model::CityTable&, net::Network&)> edit_network;
+  // Called once the model is built, before the first state.
+  std::function<void(model::Model&)> edit_model;
+  // Called after the last step with the model, for measurements beyond the run result.
+  std::function<void(const model::CityTable&, const net::Network&, const model::Model&)> on_finish;
 };
 
 struct PhaseTime {

@@ -27,6 +27,12 @@ RunFileWriter::RunFileWriter(std::string path, const scenario::Scenario& scenari
 RunFileWriter::~RunFileWriter() {
   if (finished_) return;
   // Unfinished: close everything and leave nothing that could pass for a result.
+  close_datasets();
+  file_.reset();
+  std::remove(partial_.c_str());
+}
+
+void RunFileWriter::close_datasets() {
   time_ = {};
   adopters_ = {};
   ev_step_ = {};
@@ -35,8 +41,12 @@ RunFileWriter::~RunFileWriter() {
   ev_kind_ = {};
   ev_source_ = {};
   ev_layer_ = {};
-  file_.reset();
-  std::remove(partial_.c_str());
+  ev_mechanism_ = {};
+  ev_variant_ = {};
+  extra_series_.clear();
+  snapshots_.clear();
+  snapshot_step_ = {};
+  snapshot_group_.reset();
 }
 
 void RunFileWriter::write_static(const Meta& meta, const model::CityTable& cities,
@@ -49,7 +59,8 @@ void RunFileWriter::write_static(const Meta& meta, const model::CityTable& citie
   h5::set_string_attribute(root, "scenario_name", scenario_.name);
   h5::set_attribute<std::uint64_t>(root, "seed", meta.seed);
   h5::set_attribute<std::uint64_t>(root, "run_index", meta.run_index);
-  h5::set_attribute<std::int32_t>(root, "threads", meta.threads);
+  volatile_metadata_ = meta.volatile_metadata;
+  if (volatile_metadata_) h5::set_attribute<std::int32_t>(root, "threads", meta.threads);
   h5::set_string_attribute(root, "rng_scheme", kRngScheme);
   h5::set_attribute<std::int32_t>(root, "steps", scenario_.time.steps);
   h5::set_string_attribute(root, "time_unit", scenario_.time.unit);
@@ -136,6 +147,17 @@ void RunFileWriter::write_static(const Meta& meta, const model::CityTable& citie
         "Index of the network layer the tie to the source belongs to (attribute layers of "
         "/network), or -1",
         layout_);
+    ev_mechanism_ = h5::AppendableDataset<std::int8_t>(
+        eg.get(), "mechanism", 0, "",
+        "What weighed most in an adoption; the attribute mechanism_names names each code, -1 "
+        "for none (seeds, drops)",
+        layout_);
+    std::vector<std::string> mechanisms(model::kMechanismNames.begin(),
+                                        model::kMechanismNames.end());
+    h5::set_string_array_attribute(ev_mechanism_.id(), "mechanism_names", mechanisms);
+    ev_variant_ = h5::AppendableDataset<std::int32_t>(
+        eg.get(), "variant", 0, "", "Variant adopted or created (row of /variants), or -1",
+        layout_);
   }
 }
 
@@ -165,25 +187,128 @@ void RunFileWriter::flush_events() {
   put(ev_solution_, [](const model::Event& e) { return e.solution; });
   put(ev_source_, [](const model::Event& e) { return e.source; });
   put(ev_layer_, [](const model::Event& e) { return e.layer; });
+  put(ev_variant_, [](const model::Event& e) { return e.variant; });
   for (std::size_t i = 0; i < n; ++i) kind[i] = static_cast<std::int8_t>(pending_[i].kind);
   ev_kind_.append(kind.data(), n);
+  for (std::size_t i = 0; i < n; ++i) kind[i] = static_cast<std::int8_t>(pending_[i].mechanism);
+  ev_mechanism_.append(kind.data(), n);
   pending_.clear();
+}
+
+int RunFileWriter::add_series(const std::string& name, std::size_t width, const std::string& units,
+                              const std::string& description) {
+  h5::Handle series(h5::check(H5Gopen2(file_.get(), "/series", H5P_DEFAULT), "open group /series"));
+  extra_series_.emplace_back(series.get(), name, width, units, description, layout_);
+  return static_cast<int>(extra_series_.size()) - 1;
+}
+
+void RunFileWriter::append_series(int id, const std::vector<double>& row) {
+  extra_series_.at(static_cast<std::size_t>(id)).append(row.data(), 1);
+}
+
+int RunFileWriter::add_snapshot(const std::string& name, std::size_t width,
+                                const std::string& units, const std::string& description) {
+  if (!snapshot_group_.valid()) {
+    snapshot_group_ = h5::create_group(file_.get(), "snapshots");
+    snapshot_step_ = h5::AppendableDataset<std::int32_t>(
+        snapshot_group_.get(), "step", 0, "steps", "State index of each snapshot row", layout_);
+  }
+  snapshots_.emplace_back(snapshot_group_.get(), name, std::max<std::size_t>(width, 1), units,
+                          description, layout_);
+  return static_cast<int>(snapshots_.size()) - 1;
+}
+
+void RunFileWriter::append_snapshot(int id, const std::vector<float>& row) {
+  auto& d = snapshots_.at(static_cast<std::size_t>(id));
+  if (row.empty()) {
+    const float zero = 0.0f;
+    d.append(&zero, 1);
+  } else {
+    d.append(row.data(), 1);
+  }
+}
+
+void RunFileWriter::mark_snapshot(Step step) {
+  snapshot_step_.append(&step, 1);
+}
+
+void RunFileWriter::write_variants(const std::vector<model::VariantRow>& variants) {
+  Handle g = h5::create_group(file_.get(), "variants");
+  const std::size_t n = variants.size();
+  std::vector<std::int32_t> id(n), solution(n), parent(n), creator(n), step(n);
+  std::vector<float> completeness(n), design(n * scenario::kContextDims);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& v = variants[i];
+    id[i] = v.id;
+    solution[i] = v.solution;
+    parent[i] = v.parent;
+    creator[i] = v.creator;
+    step[i] = v.step;
+    completeness[i] = v.completeness;
+    for (int d = 0; d < scenario::kContextDims; ++d)
+      design[i * scenario::kContextDims + d] = v.design[d];
+  }
+  const hsize_t rows = n;
+  h5::write_array(g.get(), "id", {rows}, id.data(), "", "Variant index", layout_);
+  h5::write_array(g.get(), "solution", {rows}, solution.data(), "", "Solution of the variant",
+                  layout_);
+  h5::write_array(g.get(), "parent", {rows}, parent.data(), "",
+                  "Variant it was adapted from, or -1 for a solution's base design", layout_);
+  h5::write_array(g.get(), "creator", {rows}, creator.data(), "",
+                  "City that created it, or -1 for a base design", layout_);
+  h5::write_array(g.get(), "step", {rows}, step.data(), "steps", "State in which it was created",
+                  layout_);
+  h5::write_array(g.get(), "completeness", {rows}, completeness.data(), "share",
+                  "Share of the design's features in place (partial adoption below 1)", layout_);
+  h5::write_array(g.get(), "design", {rows, static_cast<hsize_t>(scenario::kContextDims)},
+                  design.data(), "",
+                  "Context the variant is designed for: scaled log population, climate "
+                  "(|latitude| / 60), income group",
+                  layout_);
+}
+
+void RunFileWriter::write_national(const std::vector<model::NationalEvent>& events,
+                                   const std::vector<std::string>& country_codes) {
+  Handle g = h5::create_group(file_.get(), "national");
+  const std::size_t n = events.size();
+  std::vector<std::string> country(n);
+  std::vector<std::int32_t> solution(n), step(n);
+  std::vector<std::int8_t> form(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    country[i] = country_codes.at(static_cast<std::size_t>(events[i].country));
+    solution[i] = events[i].solution;
+    step[i] = events[i].step;
+    form[i] = static_cast<std::int8_t>(events[i].form);
+  }
+  h5::write_strings(g.get(), "country", country, "", "Country code of the national government");
+  const hsize_t rows = n;
+  h5::write_array(g.get(), "solution", {rows}, solution.data(), "", "Solution adopted nationally",
+                  layout_);
+  h5::write_array(g.get(), "step", {rows}, step.data(), "steps",
+                  "State in which the national policy took effect", layout_);
+  h5::write_array(g.get(), "form", {rows}, form.data(), "",
+                  "0 = mandate (cities must adopt within the compliance lag), 1 = subsidy "
+                  "(the nation pays part of the cost)",
+                  layout_);
+  h5::set_string_array_attribute(g.get(), "form_names", {"mandate", "subsidy"});
+}
+
+void RunFileWriter::write_column(const std::string& path, const std::vector<double>& values,
+                                 const std::string& units, const std::string& description) {
+  const auto slash = path.rfind('/');
+  const std::string group = path.substr(0, slash);
+  const std::string name = path.substr(slash + 1);
+  Handle g(h5::check(H5Gopen2(file_.get(), group.c_str(), H5P_DEFAULT), "open group " + group));
+  h5::write_array(g.get(), name, {values.size()}, values.data(), units, description, layout_);
 }
 
 void RunFileWriter::finish(double wall_seconds) {
   if (write_events_) flush_events();
   const hid_t root = file_.get();
   h5::set_attribute<std::int32_t>(root, "steps_done", steps_written_);
-  h5::set_attribute<double>(root, "wall_seconds", wall_seconds);
+  if (volatile_metadata_) h5::set_attribute<double>(root, "wall_seconds", wall_seconds);
   h5::set_attribute<std::uint8_t>(root, "complete", 1);
-  time_ = {};
-  adopters_ = {};
-  ev_step_ = {};
-  ev_city_ = {};
-  ev_solution_ = {};
-  ev_kind_ = {};
-  ev_source_ = {};
-  ev_layer_ = {};
+  close_datasets();
   h5::check_status(H5Fflush(root, H5F_SCOPE_GLOBAL), "flush the output file " + partial_);
   h5::check_status(H5Fclose(file_.release()), "close the output file " + partial_);
   std::error_code ec;

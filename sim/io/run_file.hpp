@@ -8,6 +8,7 @@
 #include "io/hdf5.hpp"
 #include "model/cities.hpp"
 #include "model/events.hpp"
+#include "model/model.hpp"
 #include "net/network.hpp"
 #include "scenario/scenario.hpp"
 
@@ -33,11 +34,32 @@ class RunFileWriter {
     std::uint64_t seed = 0;
     std::uint64_t run_index = 0;
     std::int32_t threads = 0;
+    // False in sweeps: `threads` and `wall_seconds` are left out so that a run file is
+    // byte-identical however the sweep was executed (the sweep index records both).
+    bool volatile_metadata = true;
   };
   void write_static(const Meta& meta, const model::CityTable& cities, const net::Network& network);
   // The state after a step: model time and adopters per solution (row k of /series).
   void append_state(double time, const std::vector<std::int32_t>& adopters);
   void append_events(const std::vector<model::Event>& events);
+
+  // Extra per-state series /series/NAME: float64, [states] when width is 0, else [states, width].
+  int add_series(const std::string& name, std::size_t width, const std::string& units,
+                 const std::string& description);
+  void append_series(int id, const std::vector<double>& row);
+  // Snapshots every k steps: /snapshots/NAME [snapshots, width] float32; /snapshots/step says
+  // which state each row is.
+  int add_snapshot(const std::string& name, std::size_t width, const std::string& units,
+                   const std::string& description);
+  void append_snapshot(int id, const std::vector<float>& row);
+  void mark_snapshot(Step step);
+  void write_variants(const std::vector<model::VariantRow>& variants);
+  void write_national(const std::vector<model::NationalEvent>& events,
+                      const std::vector<std::string>& country_codes);
+  // Writes a 1-D dataset under an existing or new group path, e.g. "/cities/capacity".
+  void write_column(const std::string& path, const std::vector<double>& values,
+                    const std::string& units, const std::string& description);
+
   void finish(double wall_seconds);
 
   const std::string& path() const { return path_; }
@@ -45,6 +67,7 @@ class RunFileWriter {
 
  private:
   void flush_events();
+  void close_datasets();
 
   std::string path_;
   std::string partial_;
@@ -55,10 +78,16 @@ class RunFileWriter {
   h5::AppendableDataset<double> time_;
   h5::AppendableDataset<std::int32_t> adopters_;
   h5::AppendableDataset<std::int32_t> ev_step_, ev_city_, ev_solution_, ev_source_, ev_layer_;
-  h5::AppendableDataset<std::int8_t> ev_kind_;
+  h5::AppendableDataset<std::int8_t> ev_kind_, ev_mechanism_;
+  h5::AppendableDataset<std::int32_t> ev_variant_;
+  std::vector<h5::AppendableDataset<double>> extra_series_;
+  std::vector<h5::AppendableDataset<float>> snapshots_;
+  h5::AppendableDataset<std::int32_t> snapshot_step_;
+  h5::Handle snapshot_group_;
   std::vector<model::Event> pending_;
   std::int32_t steps_written_ = -1;
   bool finished_ = false;
+  bool volatile_metadata_ = true;
 };
 
 // What `citynet info` shows. Throws InputError (exit 2) for a file that is missing, not HDF5, not

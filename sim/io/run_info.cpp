@@ -148,7 +148,8 @@ RunFileInfo read_run_info(const std::string& path) {
   info.git_commit = r.string_attribute(f, "git_commit");
   info.scenario_name = r.string_attribute(f, "scenario_name");
   info.seed = r.number_attribute<std::uint64_t>(f, "seed", H5T_NATIVE_UINT64);
-  info.threads = r.number_attribute<std::int32_t>(f, "threads", H5T_NATIVE_INT32);
+  if (r.has_attribute(f, "threads"))
+    info.threads = r.number_attribute<std::int32_t>(f, "threads", H5T_NATIVE_INT32);
   info.steps = r.number_attribute<std::int32_t>(f, "steps", H5T_NATIVE_INT32);
   info.complete = r.number_attribute<std::uint8_t>(f, "complete", H5T_NATIVE_UINT8) != 0;
   if (r.has_attribute(f, "wall_seconds"))

@@ -6,20 +6,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_set>
 
+#include "model/seeds.hpp"
 #include "rng/stream.hpp"
 
 namespace citynet::model {
 
 using scenario::RuleKind;
-
-Step step_of_time(double at, double start, double dt) {
-  const double k = std::ceil((at - start) / dt - 1e-9);
-  if (k <= 0) return 0;
-  if (k > 2.0e9) return std::numeric_limits<Step>::max();
-  return static_cast<Step>(k);
-}
 
 Engine::Engine(const scenario::Scenario& scenario, const CityTable& cities,
                const net::Network& network, std::uint64_t run_key)
@@ -49,83 +42,20 @@ Engine::Engine(const scenario::Scenario& scenario, const CityTable& cities,
   phase_decide_ = timers_.add("decide");
   phase_record_ = timers_.add("record");
 
-  resolve_seeds(scenario, cities);
-  draw_thresholds(scenario.rule);
-}
-
-void Engine::resolve_seeds(const scenario::Scenario& scenario, const CityTable& cities) {
-  Diagnostics diags;
+  seeds_ = resolve_seeds(scenario, cities, run_key);
   for (SolutionId s = 0; s < s_; ++s) {
-    const auto& sol = scenario.solutions[s];
-    const std::string prefix = "solutions[" + std::to_string(s) + "]";
-    for (std::size_t k = 0; k < sol.seeds.size(); ++k) {
-      const auto& seed = sol.seeds[k];
-      const std::string key = prefix + ".seeds[" + std::to_string(k) + "]";
-      std::vector<CityId> found;
-      for (CityId c = 0; c < n_; ++c) {
-        if (seed.id >= 0) {
-          if (cities.id[c] == seed.id) found.push_back(c);
-        } else if (cities.name[c] == seed.city &&
-                   (seed.country.empty() || cities.country[c] == seed.country)) {
-          found.push_back(c);
-        }
+    VariantRow v{s, s, -1, -1, 0, 1.0f, {}};
+    const auto& ideal = scenario.solutions[s].model.ideal;
+    for (int d = 0; d < scenario::kContextDims; ++d)
+      v.design[d] = static_cast<float>(d < static_cast<int>(ideal.size()) ? ideal[d] : 0.5);
+    for (const auto& sd : seeds_)
+      if (sd.solution == s) {
+        v.creator = sd.city;
+        break;
       }
-      if (found.empty()) {
-        std::string msg;
-        if (seed.id >= 0) {
-          msg = "no loaded city has id " + std::to_string(seed.id);
-        } else {
-          msg = "no loaded city is named '" + seed.city + "'" +
-                (seed.country.empty() ? "" : " in country " + seed.country);
-          std::vector<std::string> names;
-          for (CityId c = 0; c < n_; ++c)
-            if (seed.country.empty() || cities.country[c] == seed.country)
-              names.push_back(cities.name[c]);
-          if (auto m = closest_match(seed.city, names); !m.empty())
-            msg += " (did you mean " + m + "?)";
-        }
-        diags.add(seed.where, key, msg);
-        continue;
-      }
-      if (found.size() > 1) {
-        std::string msg =
-            "'" + seed.city + "' names " + std::to_string(found.size()) + " loaded cities (";
-        for (std::size_t i = 0; i < found.size() && i < 5; ++i)
-          msg += (i ? ", " : "") + cities.country[found[i]] + " id " +
-                 std::to_string(cities.id[found[i]]);
-        msg += found.size() > 5 ? ", ...)" : ")";
-        msg += "; add `country:` or use `id:`";
-        diags.add(seed.where, key, msg);
-        continue;
-      }
-      seeds_.push_back({step_of_time(seed.at, start_, dt_), found.front(), s});
-    }
-    if (sol.random_seeds > 0) {
-      if (sol.random_seeds > n_) {
-        diags.add(scenario.where(prefix + ".random_seeds"), prefix + ".random_seeds",
-                  std::to_string(sol.random_seeds) + " random seeds but only " +
-                      std::to_string(n_) + " cities are loaded");
-        continue;
-      }
-      // Floyd's sampling without replacement: k draws for k seeds, whatever the city count.
-      rng::Stream rng(run_key_, 0, 0, rng::Purpose::kSeeds, static_cast<std::uint32_t>(s));
-      std::unordered_set<CityId> chosen;
-      for (std::int64_t j = n_ - sol.random_seeds; j < n_; ++j) {
-        const auto t = static_cast<CityId>(rng.below(static_cast<std::uint64_t>(j) + 1));
-        chosen.insert(chosen.count(t) ? static_cast<CityId>(j) : t);
-      }
-      std::vector<CityId> sorted(chosen.begin(), chosen.end());
-      std::sort(sorted.begin(), sorted.end());
-      const Step at = step_of_time(sol.random_seeds_at, start_, dt_);
-      for (CityId c : sorted) seeds_.push_back({at, c, s});
-    }
+    variants_.push_back(v);
   }
-  diags.throw_if_any();
-  std::sort(seeds_.begin(), seeds_.end(), [](const SeedEvent& a, const SeedEvent& b) {
-    if (a.step != b.step) return a.step < b.step;
-    if (a.city != b.city) return a.city < b.city;
-    return a.solution < b.solution;
-  });
+  draw_thresholds(scenario.rule);
 }
 
 void Engine::draw_thresholds(const scenario::RuleSpec& rule) {
@@ -196,8 +126,12 @@ void Engine::apply_seeds(Step step) {
 void Engine::record() {
   std::sort(events_.begin(), events_.end(), event_order);
   for (std::size_t s = 0; s < new_begin_.size(); ++s) new_begin_[s] = adopter_list_[s].size();
-  for (const Event& e : events_) {
+  for (Event& e : events_) {
     if (e.kind != EventKind::kSeed && e.kind != EventKind::kAdopt) continue;
+    // Classic rules have one variant per solution, the solution's own (row s of /variants).
+    e.variant = e.solution;
+    if (e.kind == EventKind::kAdopt && e.mechanism == Mechanism::kNone)
+      e.mechanism = Mechanism::kImitation;
     adopted_step_[index(e.city, e.solution)] = e.step;
     adopter_list_[e.solution].push_back(e.city);
     ++adopters_[e.solution];
@@ -217,6 +151,8 @@ void Engine::decide() {
       break;
     case RuleKind::kIndependentCascade:
       decide_with<RuleKind::kIndependentCascade>();
+      break;
+    case RuleKind::kCity:  // run by CityModel
       break;
   }
 }
@@ -369,6 +305,7 @@ void Engine::decide_with() {
               if (!adopt) continue;
               next_[row + s] = 1;
               Event ev{new_step, c, static_cast<SolutionId>(s), EventKind::kAdopt, -1, -1};
+              if (innovation) ev.mechanism = Mechanism::kInnovation;
               if (!innovation) {
                 if constexpr (R == RuleKind::kBass) {
                   // Imitation: the layer in proportion to its influence-weighted share, then an

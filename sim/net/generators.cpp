@@ -63,15 +63,11 @@ std::uint64_t mix64(std::uint64_t z) {
 }
 
 // Open-addressing set of undirected ties, for rewiring millions of ties without a node-based
-// std::unordered_set. Erasure leaves a tombstone; the table is sized for every insertion.
+// std::unordered_set. Erasure leaves a tombstone; the table is rebuilt without them when live
+// keys and tombstones fill 70% of it.
 class TieSet {
  public:
-  explicit TieSet(std::size_t max_inserts) {
-    std::size_t cap = 16;
-    while (cap < 2 * max_inserts + 16) cap <<= 1;
-    slots_.assign(cap, kEmpty);
-    mask_ = cap - 1;
-  }
+  explicit TieSet(std::size_t expected) { rebuild(capacity_for(expected)); }
   static std::uint64_t key(CityId a, CityId b) {
     const auto lo = static_cast<std::uint64_t>(std::min(a, b));
     const auto hi = static_cast<std::uint64_t>(std::max(a, b));
@@ -79,27 +75,56 @@ class TieSet {
   }
   bool contains(std::uint64_t k) const { return slots_[find(k)] == k; }
   bool insert(std::uint64_t k) {
-    const std::size_t i = find(k);
+    std::size_t i = find(k);
     if (slots_[i] == k) return false;
+    if (10 * (used_ + 1) > 7 * slots_.size()) {
+      rebuild(capacity_for(live_ + 1));
+      i = find(k);
+    }
     slots_[i] = k;
+    ++used_;
+    ++live_;
     return true;
   }
   void erase(std::uint64_t k) {
     const std::size_t i = find(k);
-    if (slots_[i] == k) slots_[i] = kTombstone;
+    if (slots_[i] != k) return;
+    slots_[i] = kTombstone;
+    --live_;
   }
 
  private:
   static constexpr std::uint64_t kEmpty = ~0ull;
   static constexpr std::uint64_t kTombstone = ~0ull - 1;
+
+  static std::size_t capacity_for(std::size_t keys) {
+    std::size_t cap = 16;
+    while (10 * keys > 6 * cap) cap <<= 1;
+    return cap;
+  }
+  void rebuild(std::size_t cap) {
+    std::vector<std::uint64_t> old(cap, kEmpty);
+    old.swap(slots_);
+    mask_ = cap - 1;
+    used_ = live_ = 0;
+    for (std::uint64_t k : old)
+      if (k != kEmpty && k != kTombstone) {
+        slots_[find(k)] = k;
+        ++used_;
+        ++live_;
+      }
+  }
   // The slot holding k, or the empty slot where the probe for k ends.
   std::size_t find(std::uint64_t k) const {
     std::size_t i = mix64(k) & mask_;
     while (slots_[i] != k && slots_[i] != kEmpty) i = (i + 1) & mask_;
     return i;
   }
+
   std::vector<std::uint64_t> slots_;
   std::size_t mask_ = 0;
+  std::size_t used_ = 0;  // live keys and tombstones
+  std::size_t live_ = 0;
 };
 
 }  // namespace
@@ -156,7 +181,7 @@ Layer watts_strogatz(CityId n, double mean_degree, double rewire, std::uint64_t 
   // The ring lattice; with n even and half = n/2 the opposite tie appears twice and is kept once.
   std::vector<Edge> edges;
   edges.reserve(static_cast<std::size_t>(n) * static_cast<std::size_t>(half));
-  TieSet ties(static_cast<std::size_t>(n) * static_cast<std::size_t>(half) * 2);
+  TieSet ties(static_cast<std::size_t>(n) * static_cast<std::size_t>(half));
   std::vector<std::int64_t> degree(static_cast<std::size_t>(n), 0);
   for (std::int64_t i = 0; i < n; ++i)
     for (std::int64_t d = 1; d <= half; ++d) {

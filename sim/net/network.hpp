@@ -49,7 +49,11 @@ Layer build_csr(CityId n, std::vector<Edge> edges);
 // Generators. Each draws from counter-based streams keyed by `run_key` and `layer` only, so the
 // graph depends on the seed and the layer's position, never on threads.
 Layer complete_layer(CityId n);
+// G(n, p) with p = mean_degree / (n - 1), capped at 1.
 Layer erdos_renyi(CityId n, double mean_degree, std::uint64_t run_key, LayerId layer);
+// Ring lattice: each city tied to its k/2 nearest neighbours on each side, k = round(mean_degree)
+// rounded down to even (a ring tie has a neighbour on each side); k >= n gives the complete graph.
+// Watts-Strogatz rewires the far end of each lattice tie with probability `rewire`.
 Layer ring_lattice(CityId n, double mean_degree);
 Layer watts_strogatz(CityId n, double mean_degree, double rewire, std::uint64_t run_key,
                      LayerId layer);
@@ -65,7 +69,8 @@ double haversine_km(double lat1, double lon1, double lat2, double lon2);
 
 // All layers the scenario declares, in order, with names and influence set. Edge-list and
 // membership files are read relative to the scenario's data_dir; bad rows throw InputError naming
-// the file and line.
+// the file and line. Rows tying a city to itself are dropped and duplicate ties merged; a
+// membership file is one club, stored as a clique of its members.
 Network build_network(const scenario::Scenario& s, const model::CityTable& cities,
                       std::uint64_t run_key);
 

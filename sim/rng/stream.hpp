@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <utility>
 
 #include "core/ids.hpp"
 
@@ -19,6 +20,13 @@ enum class Purpose : std::uint32_t {
   kSource = 5,
   kCascade = 6,
   kSynthetic = 7,
+  kTies = 8,
+  kOutcome = 9,
+  kObserve = 10,
+  kAdapt = 11,
+  kDrop = 12,
+  kClubs = 13,
+  kConference = 14,
 };
 
 // The run key: 64 bits derived from the master seed and the run index only (splitmix64 mixing),
@@ -73,5 +81,21 @@ class Stream {
   bool has_spare_ = false;
   double spare_ = 0.0;
 };
+
+// One uniform on [0, 1) for an unordered pair of cities: both ends of a tie compute the same
+// number without talking to each other, so a tie's state stays symmetric while each city updates
+// only its own row.
+inline double pair_uniform(std::uint64_t key, Step step, Purpose purpose, std::uint32_t lane,
+                           std::uint32_t a, std::uint32_t b) {
+  if (a > b) std::swap(a, b);
+  const r123::Philox4x32::key_type k{
+      {static_cast<std::uint32_t>(key), static_cast<std::uint32_t>(key >> 32)}};
+  const r123::Philox4x32::ctr_type c{
+      {static_cast<std::uint32_t>(step), a,
+       (static_cast<std::uint32_t>(purpose) << 20) | (lane & 0xFFFFFu), b}};
+  const auto r = r123::Philox4x32()(c, k);
+  const std::uint64_t bits = (static_cast<std::uint64_t>(r.v[0]) << 32) | r.v[1];
+  return static_cast<double>(bits >> 11) * 0x1.0p-53;
+}
 
 }  // namespace citynet::rng

@@ -327,7 +327,9 @@ class Validator {
       if (s.required) {
         r.ok = false;
         if (report_missing)
-          diags_.add(parent_where, path, "missing required key '" + s.name + "' (" + s.doc + ")");
+          diags_.add(parent_where, path,
+                     "missing required key '" + s.name + "' (" +
+                         (s.choices.empty() ? s.doc : "one of " + join(s.choices, ", ")) + ")");
         return r;
       }
       const std::string err = read_leaf(s, *s.default_value, r);
@@ -547,6 +549,13 @@ void cross_check(const Resolved& root, const std::string& data_dir, Diagnostics&
     }
     check_file(file, "cities.file", data_dir, diags);
   }
+  check_file(cities["groups_file"], "cities.groups_file", data_dir, diags);
+
+  const Resolved& question = root["question"];
+  if (question["kind"].ok && question["kind"].s == "isolation" && question["city"].ok &&
+      question["city"].s.empty())
+    diags.add(question["kind"].where, "question.city",
+              "the isolation question needs the city to cut off; set question.city");
 
   std::map<std::string, std::size_t> layer_index;
   const auto& layers = root["layers"].items;
@@ -659,6 +668,7 @@ Scenario fill(const Resolved& root) {
   sc.cities.population_column = c["population_column"].s;
   sc.cities.min_population = c["min_population"].d;
   sc.cities.max_cities = c["max_cities"].i;
+  sc.model.country_groups_file = c["groups_file"].s;
 
   for (const Resolved& l : root["layers"].items) {
     LayerSpec spec;
@@ -670,7 +680,8 @@ Scenario fill(const Resolved& root) {
                                               {"ring_lattice", LayerKind::kRingLattice},
                                               {"geographic", LayerKind::kGeographic},
                                               {"edges", LayerKind::kEdges},
-                                              {"membership", LayerKind::kMembership}});
+                                              {"membership", LayerKind::kMembership},
+                                              {"informal", LayerKind::kInformal}});
     spec.influence = l["influence"].d;
     spec.mean_degree = l["mean_degree"].d;
     spec.rewire = l["rewire"].d;
@@ -683,6 +694,8 @@ Scenario fill(const Resolved& root) {
     spec.weight_column = l["weight_column"].s;
     spec.city_column = l["city_column"].s;
     spec.skip_unknown_cities = l["skip_unknown_cities"].b;
+    spec.dynamic = l["dynamic"].b;
+    spec.trade = l["trade"].b;
     sc.layers.push_back(std::move(spec));
   }
 
@@ -700,6 +713,13 @@ Scenario fill(const Resolved& root) {
     }
     spec.random_seeds = s["random_seeds"].i;
     spec.random_seeds_at = s["random_seeds_at"].d;
+    spec.model.payoff = s["payoff"].d;
+    spec.model.cost = s["cost"].d;
+    spec.model.lag = s["lag"].d;
+    spec.model.observability = s["observability"].d;
+    spec.model.complexity = s["complexity"].d;
+    spec.model.ideal = {s["ideal_size"].d, s["ideal_climate"].d, s["ideal_income"].d};
+    spec.model.context_tolerance = s["context_tolerance"].d;
     sc.solutions.push_back(std::move(spec));
   }
 
@@ -708,7 +728,8 @@ Scenario fill(const Resolved& root) {
       choice<RuleKind>(rule["kind"], {{"bass", RuleKind::kBass},
                                       {"fractional_threshold", RuleKind::kFractionalThreshold},
                                       {"count_threshold", RuleKind::kCountThreshold},
-                                      {"independent_cascade", RuleKind::kIndependentCascade}});
+                                      {"independent_cascade", RuleKind::kIndependentCascade},
+                                      {"city", RuleKind::kCity}});
   sc.rule.layers = rule["layers"].strings;
   sc.rule.p = rule["bass"]["p"].d;
   sc.rule.q = rule["bass"]["q"].d;
@@ -724,10 +745,85 @@ Scenario fill(const Resolved& root) {
   sc.rule.count_k = static_cast<std::int32_t>(rule["count"]["k"].i);
   sc.rule.transmission = rule["cascade"]["transmission"].d;
 
+  const Resolved& city = root["city"];
+  auto& cr = sc.model.rule;
+  cr.innovation = city["innovation"].d;
+  cr.imitation = city["imitation"].d;
+  cr.exposure = choice<ExposureForm>(
+      city["exposure"], {{"linear", ExposureForm::kLinear},
+                         {"fractional_threshold", ExposureForm::kFractionalThreshold},
+                         {"count_threshold", ExposureForm::kCountThreshold},
+                         {"conformist", ExposureForm::kConformist}});
+  cr.exposure_threshold = city["exposure_threshold"].d;
+  cr.exposure_count = static_cast<std::int32_t>(city["exposure_count"].i);
+  cr.conformity = city["conformity"].d;
+  cr.weight_learning = city["weight_learning"].d;
+  cr.weight_cost = city["weight_cost"].d;
+  cr.weight_competition = city["weight_competition"].d;
+  cr.weight_prestige = city["weight_prestige"].d;
+  cr.weight_incentive = city["weight_incentive"].d;
+  cr.utility_bias = city["utility_bias"].d;
+  cr.prestige_fade = city["prestige_fade"].d;
+  cr.prior_mean = city["prior_mean"].d;
+  cr.prior_precision = city["prior_precision"].d;
+  cr.outcome_noise = city["outcome_noise"].d;
+  cr.context_bandwidth = city["context_bandwidth"].d;
+  cr.adapt_probability = city["adapt_probability"].d;
+  cr.adapt_rate = city["adapt_rate"].d;
+  cr.readapt_rate = city["readapt_rate"].d;
+  cr.drop_base = city["drop_base"].d;
+  cr.drop_poor = city["drop_poor"].d;
+  cr.shock_rate = city["shock_rate"].d;
+  cr.drop_peer = city["drop_peer"].d;
+
+  const Resolved& ties = root["ties"];
+  auto& ts = sc.model.ties;
+  ts.activity = ties["activity"].d;
+  ts.reinforce = ties["reinforce"].d;
+  ts.decay = ties["decay"].d;
+  ts.conference_rate = ties["conference_rate"].d;
+  ts.homophily = ties["homophily"].d;
+  ts.informal_slots = static_cast<std::int32_t>(ties["informal_slots"].i);
+  ts.join_rate = ties["join_rate"].d;
+  ts.leave_rate = ties["leave_rate"].d;
+
+  const Resolved& nat = root["national"];
+  auto& ns = sc.model.national;
+  ns.enabled = nat["enabled"].b;
+  ns.pressure_threshold = nat["pressure_threshold"].d;
+  ns.legislative_lag = nat["legislative_lag"].d;
+  ns.compliance_lag = nat["compliance_lag"].d;
+  ns.form = choice<NationalForm>(nat["form"], {{"mandate", NationalForm::kMandate},
+                                              {"subsidy", NationalForm::kSubsidy}});
+  ns.subsidy = nat["subsidy"].d;
+  ns.pressure_valve = nat["pressure_valve"].b;
+  ns.valve_level = nat["valve_level"].d;
+
+  const Resolved& eco = root["economy"];
+  auto& es = sc.model.economy;
+  es.trade_growth = eco["trade_growth"].d;
+  es.trade_decay = eco["trade_decay"].d;
+  es.trade_seed = eco["trade_seed"].d;
+  es.gdp_benefit = eco["gdp_benefit"].d;
+  es.jobs_per_trade = eco["jobs_per_trade"].d;
+
+  const Resolved& q = root["question"];
+  sc.question.kind = choice<QuestionKind>(q["kind"], {{"none", QuestionKind::kNone},
+                                                      {"isolation", QuestionKind::kIsolation},
+                                                      {"channels", QuestionKind::kChannels},
+                                                      {"sister_ties", QuestionKind::kSisterTies},
+                                                      {"south_north", QuestionKind::kSouthNorth}});
+  sc.question.city = q["city"].s;
+  sc.question.country = q["country"].s;
+  sc.question.solution = q["solution"].s;
+  sc.question.layer = q["layer"].s;
+  sc.question.replications = static_cast<std::int32_t>(q["replications"].i);
+
   const Resolved& out = root["output"];
   sc.output.file = out["file"].s;
   sc.output.compression = static_cast<std::int32_t>(out["compression"].i);
   sc.output.events = out["events"].b;
+  sc.model.snapshot_every = static_cast<std::int32_t>(out["snapshot_every"].i);
   return sc;
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "scenario/city_spec.hpp"
 
 namespace citynet::scenario {
 
@@ -17,9 +18,9 @@ enum class CitySource { kSynthetic, kCsv };
 
 struct CitiesSpec {
   CitySource source = CitySource::kSynthetic;
-  std::int64_t count = 1000;  // synthetic
+  std::int64_t count = 1000;    // synthetic
   std::int32_t countries = 20;  // synthetic: cities are spread over this many countries
-  std::string file;           // csv, as written (relative to Scenario::data_dir)
+  std::string file;             // csv, as written (relative to Scenario::data_dir)
   std::string id_column = "id";
   std::string name_column = "name";
   std::string country_column = "country_code";
@@ -39,6 +40,7 @@ enum class LayerKind {
   kGeographic,
   kEdges,
   kMembership,
+  kInformal,  // city model: contacts made at conferences, none at the start
 };
 
 struct LayerSpec {
@@ -56,16 +58,18 @@ struct LayerSpec {
   std::string weight_column;             // edges; empty = every tie weight 1
   std::string city_column = "city";      // membership
   bool skip_unknown_cities = false;      // edges, membership: drop rows naming cities not loaded
+  bool dynamic = false;  // city model: tie weights reinforced by use and decaying without it
+  bool trade = false;    // city model: ties carry a trade stock (sister-city economy)
 };
 
 // A seed adoption: the solution's origin, adopted at model time `at` (before the first step when
 // `at` <= time.start).
 struct SeedSpec {
-  std::string city;     // city name, matched exactly ...
-  std::string country;  // ... within this country code when given
+  std::string city;      // city name, matched exactly ...
+  std::string country;   // ... within this country code when given
   std::int64_t id = -1;  // or the city id
   double at = 0.0;
-  Location where;       // of this seed entry, for errors found when the world is built
+  Location where;  // of this seed entry, for errors found when the world is built
 };
 
 struct SolutionSpec {
@@ -73,9 +77,10 @@ struct SolutionSpec {
   std::vector<SeedSpec> seeds;
   std::int64_t random_seeds = 0;  // this many cities drawn at random adopt at random_seeds_at
   double random_seeds_at = 0.0;
+  SolutionModelSpec model;  // city model attributes
 };
 
-enum class RuleKind { kBass, kFractionalThreshold, kCountThreshold, kIndependentCascade };
+enum class RuleKind { kBass, kFractionalThreshold, kCountThreshold, kIndependentCascade, kCity };
 enum class ThresholdDistribution { kFixed, kUniform, kNormal };
 
 struct RuleSpec {
@@ -94,15 +99,27 @@ struct RuleSpec {
 
 struct TimeSpec {
   std::int32_t steps = 120;
-  double dt = 1.0;          // model time per step, in `unit`
+  double dt = 1.0;  // model time per step, in `unit`
   std::string unit = "year";
-  double start = 0.0;       // model time at step 0
+  double start = 0.0;  // model time at step 0
 };
 
 struct OutputSpec {
-  std::string file;          // empty: "<name>.h5" in the current directory
+  std::string file;              // empty: "<name>.h5" in the current directory
   std::int32_t compression = 4;  // deflate level, 0 = none
   bool events = true;
+};
+
+// A question scenario (scenarios/questions/): `citynet run` runs the comparison it names and
+// prints the answer in plain words.
+enum class QuestionKind { kNone, kIsolation, kChannels, kSisterTies, kSouthNorth };
+struct QuestionSpec {
+  QuestionKind kind = QuestionKind::kNone;
+  std::string city;  // isolation: the city cut off
+  std::string country;
+  std::string solution;          // isolation, channels: the solution followed ("" = the first)
+  std::string layer = "sister";  // sister_ties: the layer of sister-city ties
+  std::int32_t replications = 4;
 };
 
 struct Scenario {
@@ -115,9 +132,12 @@ struct Scenario {
   std::vector<LayerSpec> layers;
   std::vector<SolutionSpec> solutions;
   RuleSpec rule;
+  CityModelSpec model;  // the city rule's parameters (city.*, ties.*, national.*, economy.*)
+  QuestionSpec question;
   OutputSpec output;
 
-  std::string source_file;    // what errors call the scenario file ("<built-in>/scenarios/world.yaml")
+  std::string
+      source_file;  // what errors call the scenario file ("<built-in>/scenarios/world.yaml")
   std::string resolved_yaml;  // the whole scenario, defaults merged and overrides applied
   // Location of every key path that was written in the file (or by --set), e.g.
   // "layers[1].file" -> line 12 column 11. Keys that came from defaults are absent.

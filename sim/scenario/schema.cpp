@@ -173,6 +173,8 @@ std::string markdown_cell(std::string s) {
       out += "\\|";
     else if (c == '\n')
       out += ' ';
+    else if (c == '<')
+      out += "&lt;";
     else
       out += c;
   }

@@ -1,6 +1,4 @@
 """Cascade trees consistent with the events; attribution."""
-import numpy as np
-import pandas as pd
 
 from citynet_analysis.cascades import (attribution, cascade_forest, cascade_stats, check_cascades,
                                        top_spreaders, tree_summary)

@@ -1,4 +1,6 @@
 """Readers against files written by the contract in analysis/OUTPUTS.md, and bad input."""
+from concurrent.futures import ThreadPoolExecutor
+
 import h5py
 import networkx as nx
 import numpy as np
@@ -69,7 +71,7 @@ def test_optional_groups_absent_are_empty(run):
 
 def test_optional_groups_present(tmp_path):
     r = open_run(write_run(tmp_path / "x.h5", extras=True, mechanism=True))
-    assert list(r.variants.columns) == ["creator", "parent", "solution"] or len(r.variants.columns) == 3
+    assert set(r.variants.columns) == {"creator", "parent", "solution"}
     assert len(r.variants) == 2
     assert r.national["pressure"].shape == (31, 4)
     assert r.extra_series["aware"].shape == (31, 2)
@@ -127,14 +129,16 @@ def test_bad_files_raise_clear_errors(tmp_path, run_file):
 
 def test_cli_bad_files_exit_2_one_line(tmp_path, run_file):
     bad = _bad_files(tmp_path, run_file)
-    for name in ("not an HDF5 file", "no 'format' attribute", "format_version 2 is newer", "truncated"):
-        for command in ("info", "report"):
-            proc = cli(command, bad[name], "--out", tmp_path / "out") if command == "report" \
-                else cli(command, bad[name])
-            assert proc.returncode == 2, (command, name, proc.stderr)
-            lines = proc.stderr.strip().splitlines()
-            assert len(lines) == 1, proc.stderr
-            assert str(bad[name]) in lines[0] and "Traceback" not in proc.stderr
+    cases = [("info", bad[name]) for name in ("not an HDF5 file", "no 'format' attribute",
+                                              "format_version 2 is newer", "truncated")]
+    cases.append(("report", bad["truncated"]))
+    with ThreadPoolExecutor(2) as pool:
+        procs = list(pool.map(lambda case: cli(*case), cases))
+    for (command, path), proc in zip(cases, procs):
+        assert proc.returncode == 2, (command, path, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1, proc.stderr
+        assert str(path) in lines[0] and "Traceback" not in proc.stderr
 
 
 def test_cli_info(run_file):

@@ -64,6 +64,38 @@ def test_sweep_report(tmp_path):
     assert [row["n"] for row in effect] == [4, 4, 3]
 
 
-def test_unexpected_failure_is_exit_1(tmp_path):
+def test_missing_file_and_bad_out_dir_exit_2(run_file, tmp_path):
     proc = cli("report", tmp_path / "absent.h5")
     assert proc.returncode == 2 and "no such file" in proc.stderr
+    occupied = tmp_path / "occupied"
+    occupied.write_text("a file, not a directory")
+    proc = cli("report", run_file, "--out", occupied)
+    assert proc.returncode == 2 and str(occupied) in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unexpected_failure_is_exit_1(run_file, monkeypatch, capsys):
+    import importlib
+
+    cli_module = importlib.import_module("citynet_analysis.cli")
+    report_module = importlib.import_module("citynet_analysis.report")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("something the analysis did not expect")
+
+    monkeypatch.setattr(report_module, "report", broken)
+    assert cli_module.main(["report", str(run_file)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unexpected failure" in err[0] and "RuntimeError" in err[0]
+
+
+def test_compare_sweeps(tmp_path):
+    a = write_sweep(tmp_path / "a", seed=0)
+    b = write_sweep(tmp_path / "b", seed=1)
+    out = tmp_path / "cmp"
+    proc = cli("compare", a, b, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    diff = json.loads((out / "summary.json").read_text())["differences"]
+    assert {d["metric"] for d in diff} == {"t50", "final_share"}
+    t50 = next(d for d in diff if d["metric"] == "t50")
+    assert t50["low"] < t50["difference"] < t50["high"]
+    _check_html(out / "report.html", 1)

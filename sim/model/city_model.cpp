@@ -1,0 +1,1028 @@
+#include "model/city_model.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "core/embedded.hpp"
+#include "io/csv.hpp"
+#include "io/run_file.hpp"
+#include "model/engine.hpp"
+#include "model/seeds.hpp"
+#include "rng/stream.hpp"
+
+namespace citynet::model {
+
+using scenario::ExposureForm;
+using scenario::kContextDims;
+using scenario::LayerKind;
+
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr CityId kGrain = 256;
+
+double logistic(double x) {
+  return 1.0 / (1.0 + std::exp(-x));
+}
+
+// Sums of per-city values in a fixed order of fixed blocks, so floating-point totals do not
+// depend on how TBB split the work.
+template <class F>
+double ordered_sum(CityId n, F value) {
+  constexpr CityId kBlock = 4096;
+  const CityId blocks = (n + kBlock - 1) / kBlock;
+  std::vector<double> partial(static_cast<std::size_t>(blocks), 0.0);
+  tbb::parallel_for(CityId{0}, blocks, [&](CityId b) {
+    double s = 0.0;
+    const CityId end = std::min(n, (b + 1) * kBlock);
+    for (CityId c = b * kBlock; c < end; ++c) s += value(c);
+    partial[static_cast<std::size_t>(b)] = s;
+  });
+  double total = 0.0;
+  for (double p : partial) total += p;
+  return total;
+}
+
+}  // namespace
+
+CityAttributes derive_attributes(const scenario::Scenario& s, const CityTable& cities,
+                                 std::uint64_t run_key) {
+  const CityId n = cities.size();
+  CityAttributes a;
+  a.context.resize(static_cast<std::size_t>(n));
+  a.capacity.resize(static_cast<std::size_t>(n));
+  a.openness.resize(static_cast<std::size_t>(n));
+  a.developed.assign(static_cast<std::size_t>(n), 0);
+  a.country.resize(static_cast<std::size_t>(n));
+  a.continent.resize(static_cast<std::size_t>(n));
+
+  std::map<std::string, std::int32_t> country_index;
+  for (CityId c = 0; c < n; ++c) country_index.emplace(cities.country[c], 0);
+  for (auto& [code, i] : country_index) {
+    i = static_cast<std::int32_t>(a.countries.size());
+    a.countries.push_back(code);
+  }
+
+  // Income group and continent per country: from the groups file when the scenario names one;
+  // synthetic countries get one developed country in three and six continents in turn.
+  std::map<std::string, std::pair<std::string, bool>> groups;
+  const auto& file = s.model.country_groups_file;
+  if (!file.empty()) {
+    const auto text = read_data_file(s.data_dir, file);
+    if (!text)
+      throw InputError(s.where("cities.groups_file"), "cities.groups_file",
+                       "cannot read '" + file + "'");
+    const auto table = io::CsvTable::parse(text->text, text->display_name);
+    Diagnostics diags;
+    const auto where = s.where("cities.groups_file");
+    const auto ci = table.require_column("iso2", diags, where, "cities.groups_file");
+    const auto ki = table.require_column("continent", diags, where, "cities.groups_file");
+    const auto gi = table.require_column("group", diags, where, "cities.groups_file");
+    diags.throw_if_any();
+    for (std::size_t r = 0; r < table.rows(); ++r)
+      groups[table.cell(r, *ci)] = {table.cell(r, *ki), table.cell(r, *gi) == "developed"};
+  }
+  std::map<std::string, std::int32_t> continent_index;
+  std::vector<std::int32_t> country_continent(a.countries.size());
+  std::vector<std::uint8_t> country_developed(a.countries.size());
+  for (std::size_t k = 0; k < a.countries.size(); ++k) {
+    std::string continent;
+    bool developed = false;
+    if (auto it = groups.find(a.countries[k]); it != groups.end()) {
+      continent = it->second.first;
+      developed = it->second.second;
+    } else if (file.empty()) {
+      continent = "K" + std::to_string(k % 6);
+      developed = k % 3 == 0;
+    } else {
+      continent = "unknown";
+    }
+    auto [it, fresh] =
+        continent_index.emplace(continent, static_cast<std::int32_t>(a.continents.size()));
+    if (fresh) a.continents.push_back(continent);
+    country_continent[k] = it->second;
+    country_developed[k] = developed ? 1 : 0;
+  }
+
+  tbb::parallel_for(tbb::blocked_range<CityId>(0, n, kGrain), [&](const auto& r) {
+    for (CityId c = r.begin(); c != r.end(); ++c) {
+      const auto k = country_index.at(cities.country[c]);
+      a.country[c] = k;
+      a.continent[c] = country_continent[static_cast<std::size_t>(k)];
+      a.developed[c] = country_developed[static_cast<std::size_t>(k)];
+      const double lp = std::log10(std::max(1.0, cities.population[c]));
+      a.context[c] = {static_cast<float>(std::clamp((lp - 5.0) / 2.5, 0.0, 1.0)),
+                      static_cast<float>(std::min(1.0, std::abs(cities.latitude[c]) / 60.0)),
+                      static_cast<float>(a.developed[c])};
+      rng::Stream rng(run_key, 0, static_cast<std::uint32_t>(c), rng::Purpose::kSynthetic, 1);
+      // Larger and richer cities tend to have more professional administrations and to look
+      // abroad more; the noise keeps peers of the same size different.
+      a.capacity[c] = static_cast<float>(
+          logistic(1.2 * (lp - 6.0) + 1.5 * a.developed[c] - 0.5 + 0.6 * rng.normal()));
+      a.openness[c] = static_cast<float>(
+          logistic(0.9 * (lp - 6.0) + 0.5 * a.developed[c] + 0.6 * rng.normal()));
+    }
+  });
+  return a;
+}
+
+CityModel::CityModel(const scenario::Scenario& scenario, const CityTable& cities,
+                     const net::Network& network, std::uint64_t run_key)
+    : scenario_(scenario),
+      spec_(scenario.model),
+      cities_(cities),
+      key_(run_key),
+      n_(cities.size()),
+      s_(static_cast<SolutionId>(scenario.solutions.size())),
+      dt_(scenario.time.dt),
+      start_(scenario.time.start),
+      attr_(derive_attributes(scenario, cities, run_key)) {
+  const std::size_t slots = static_cast<std::size_t>(n_) * static_cast<std::size_t>(s_);
+  status_.assign(slots, kUnaware);
+  status_next_ = status_;
+  variant_.assign(slots, -1);
+  variant_next_ = variant_;
+  active_from_.assign(slots, -1);
+  active_from_next_ = active_from_;
+  adopt_step_.assign(slots, -1);
+  mandated_.assign(slots, 0);
+  belief_mean_.assign(slots, spec_.rule.prior_mean);
+  belief_prec_.assign(slots, spec_.rule.prior_precision);
+  outcome_.assign(slots, kNaN);
+  sig_tau_.assign(slots, 0.0);
+  sig_tau_y_.assign(slots, 0.0);
+  share_.assign(slots, 0.0f);
+  prestige_.assign(slots, 0.0f);
+  competition_.assign(slots, 0.0f);
+  peer_drop_.assign(slots, 0.0f);
+  count_.assign(slots, 0);
+  adopters_.assign(static_cast<std::size_t>(s_), 0);
+  aware_.assign(static_cast<std::size_t>(s_), 0);
+  mean_payoff_.assign(static_cast<std::size_t>(s_), 0.0);
+  gdp_.assign(static_cast<std::size_t>(n_), 1.0);
+  log_pop_.resize(static_cast<std::size_t>(n_));
+  isolated_.assign(static_cast<std::size_t>(n_), 0);
+  for (CityId c = 0; c < n_; ++c)
+    log_pop_[c] = static_cast<float>(std::log10(std::max(1.0, cities.population[c])));
+
+  slots_ = spec_.ties.informal_slots;
+  const auto& rule_layers = scenario.rule.layers;
+  for (LayerId l = 0; l < static_cast<LayerId>(network.layers.size()); ++l) {
+    const auto& layer = network.layers[l];
+    const auto& ls = scenario.layers[l];
+    LayerState st;
+    st.layer = &layer;
+    st.id = l;
+    st.influence = layer.influence;
+    st.exposure = layer.influence > 0.0f &&
+                  (rule_layers.empty() || std::find(rule_layers.begin(), rule_layers.end(),
+                                                    layer.name) != rule_layers.end());
+    st.dynamic = ls.dynamic;
+    st.trade_layer = ls.trade;
+    st.club = ls.kind == LayerKind::kMembership;
+    st.informal = ls.kind == LayerKind::kInformal;
+    st.geographic = ls.kind == LayerKind::kGeographic;
+    if (st.informal) {
+      const std::size_t k = static_cast<std::size_t>(n_) * static_cast<std::size_t>(slots_);
+      st.slot_target.assign(k, -1);
+      st.weight.assign(k, 0.0f);
+      st.active.assign(k, 0);
+    } else if (st.club) {
+      // A club is a hyperedge: members see the club's adopted share, not a clique of ties.
+      st.member.assign(static_cast<std::size_t>(n_), 0);
+      for (CityId c = 0; c < n_ && !layer.complete; ++c)
+        if (layer.degree(c) > 0) st.member[c] = 1;
+      st.member_next = st.member;
+      st.club_adopters.assign(static_cast<std::size_t>(s_), 0);
+      for (CityId c = 0; c < n_; ++c)
+        if (st.member[c]) st.members.push_back(c);
+      st.club_size = static_cast<std::int32_t>(st.members.size());
+      st.active.assign(static_cast<std::size_t>(n_), 0);
+    } else if (!layer.complete) {
+      st.weight = layer.weights;
+      st.active.assign(layer.targets.size(), 0);
+      if (st.trade_layer) st.trade.assign(layer.targets.size(), 0.0);
+    }
+    ties_.push_back(std::move(st));
+  }
+
+  const std::size_t countries = attr_.countries.size();
+  country_cities_.resize(countries);
+  country_pop_.assign(countries, 0.0);
+  for (CityId c = 0; c < n_; ++c) {
+    country_cities_[static_cast<std::size_t>(attr_.country[c])].push_back(c);
+    country_pop_[static_cast<std::size_t>(attr_.country[c])] += cities.population[c];
+  }
+  national_state_.assign(countries * static_cast<std::size_t>(s_), 0);
+  national_since_.assign(countries * static_cast<std::size_t>(s_), -1);
+
+  const auto seeds = resolve_seeds(scenario, cities, run_key);
+  for (const auto& sd : seeds) seeds_.push_back({sd.step, sd.city, sd.solution});
+  for (SolutionId s = 0; s < s_; ++s) {
+    const auto& m = scenario.solutions[s].model;
+    VariantRow v{s, s, -1, -1, 0, 1.0f, {}};
+    for (int d = 0; d < kContextDims; ++d)
+      v.design[d] = static_cast<float>(d < static_cast<int>(m.ideal.size()) ? m.ideal[d] : 0.5);
+    variants_.push_back(v);
+  }
+  for (const auto& sd : seeds_)
+    if (variants_[sd.solution].creator < 0) variants_[sd.solution].creator = sd.city;
+
+  if (spec_.rule.exposure == ExposureForm::kFractionalThreshold) {
+    threshold_.resize(slots);
+    for (CityId c = 0; c < n_; ++c) {
+      rng::Stream rng(key_, 0, static_cast<std::uint32_t>(c), rng::Purpose::kThreshold);
+      for (SolutionId s = 0; s < s_; ++s)
+        threshold_[idx(c, s)] = static_cast<float>(
+            std::clamp(rng.normal(spec_.rule.exposure_threshold, 0.05), 0.0, 1.0));
+    }
+  }
+
+  const char* names[] = {"ties",   "outcomes", "observe", "learn",
+                         "decide", "national", "economy", "record"};
+  for (int i = 0; i < 8; ++i) phase_[i] = timers_.add(names[i]);
+}
+
+double CityModel::fit(CityId c, std::int32_t v) const {
+  const auto& row = variants_[static_cast<std::size_t>(v)];
+  const double tol = scenario_.solutions[row.solution].model.context_tolerance;
+  double d2 = 0.0;
+  for (int d = 0; d < kContextDims; ++d) {
+    const double x = attr_.context[c][d] - row.design[d];
+    d2 += x * x;
+  }
+  return std::exp(-d2 / (2.0 * tol * tol));
+}
+
+double CityModel::expected_payoff(CityId c, SolutionId s, std::int32_t v) const {
+  return scenario_.solutions[s].model.payoff * fit(c, v) *
+         variants_[static_cast<std::size_t>(v)].completeness;
+}
+
+const std::vector<Event>& CityModel::initialise() {
+  events_.clear();
+  apply_seeds(0);
+  phase_record(0);
+  return events_;
+}
+
+const std::vector<Event>& CityModel::step() {
+  events_.clear();
+  const Step next = step_ + 1;
+  {
+    PhaseTimers::Scope t(timers_, phase_[0]);
+    phase_ties(next);
+  }
+  {
+    PhaseTimers::Scope t(timers_, phase_[1]);
+    phase_outcomes(next);
+  }
+  {
+    PhaseTimers::Scope t(timers_, phase_[2]);
+    phase_observe(next);
+  }
+  {
+    PhaseTimers::Scope t(timers_, phase_[3]);
+    phase_learn();
+  }
+  {
+    PhaseTimers::Scope t(timers_, phase_[4]);
+    phase_decide(next);
+    apply_seeds(next);
+  }
+  {
+    PhaseTimers::Scope t(timers_, phase_[5]);
+    phase_national(next);
+  }
+  {
+    PhaseTimers::Scope t(timers_, phase_[6]);
+    phase_economy();
+  }
+  {
+    PhaseTimers::Scope t(timers_, phase_[7]);
+    step_ = next;
+    phase_record(next);
+  }
+  return events_;
+}
+
+void CityModel::apply_seeds(Step step) {
+  while (next_seed_ < seeds_.size() && seeds_[next_seed_].step <= step) {
+    const auto& sd = seeds_[next_seed_++];
+    const std::size_t i = idx(sd.city, sd.solution);
+    if (status_next_[i] == kAdopted) continue;
+    status_next_[i] = kAdopted;
+    variant_next_[i] = sd.solution;
+    const Step lag = step_of_time(start_ + scenario_.solutions[sd.solution].model.lag, start_, dt_);
+    active_from_next_[i] = step + lag;
+    // The origin knows what it built: its belief starts at its expected payoff.
+    belief_mean_[i] = expected_payoff(sd.city, sd.solution, sd.solution);
+    events_.push_back(
+        {step, sd.city, sd.solution, EventKind::kSeed, -1, -1, Mechanism::kNone, sd.solution});
+  }
+}
+
+void CityModel::phase_ties(Step new_step) {
+  const auto& t = spec_.ties;
+  const double decay = std::exp(-t.decay * dt_);
+  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+    for (CityId c = r.begin(); c != r.end(); ++c) {
+      for (auto& L : ties_) {
+        if (L.club) {
+          // Members take part in the network's activities; others may join, members may leave.
+          rng::Stream rng(key_, new_step, static_cast<std::uint32_t>(c), rng::Purpose::kClubs,
+                          static_cast<std::uint32_t>(L.id));
+          const bool member = L.member[c] != 0;
+          L.active[c] =
+              member && rng.uniform() < -std::expm1(-dt_ * t.activity * attr_.openness[c]);
+          const double u = rng.uniform();
+          if (isolated_[c])
+            L.member_next[c] = 0;
+          else if (member)
+            L.member_next[c] = u < -std::expm1(-dt_ * t.leave_rate) ? 0 : 1;
+          else
+            L.member_next[c] =
+                u < -std::expm1(-dt_ * t.join_rate * attr_.openness[c] * attr_.capacity[c]) ? 1 : 0;
+          continue;
+        }
+        if (L.informal) {
+          rng::Stream rng(key_, new_step, static_cast<std::uint32_t>(c), rng::Purpose::kConference,
+                          static_cast<std::uint32_t>(L.id));
+          const std::size_t base = static_cast<std::size_t>(c) * static_cast<std::size_t>(slots_);
+          std::size_t weakest = base;
+          for (std::size_t k = base; k < base + static_cast<std::size_t>(slots_); ++k) {
+            if (L.slot_target[k] < 0) {
+              L.active[k] = 0;
+              weakest = L.slot_target[weakest] < 0 ? weakest : k;
+              continue;
+            }
+            const bool used = rng.uniform() < -std::expm1(-dt_ * t.activity * L.weight[k]);
+            L.active[k] = used;
+            L.weight[k] = used ? L.weight[k] + static_cast<float>(t.reinforce * (1.0 - L.weight[k]))
+                               : static_cast<float>(L.weight[k] * decay);
+            if (L.weight[k] < 0.05f) L.slot_target[k] = -1;  // forgotten
+            if (L.slot_target[weakest] >= 0 &&
+                (L.slot_target[k] < 0 || L.weight[k] < L.weight[weakest]))
+              weakest = k;
+          }
+          // A conference: a new contact, by preference on the same continent and of a similar size.
+          if (!isolated_[c] &&
+              rng.uniform() < -std::expm1(-dt_ * t.conference_rate * attr_.openness[c])) {
+            const bool near = rng.uniform() < t.homophily;
+            CityId j = -1;
+            for (int attempt = 0; attempt < 8 && j < 0; ++attempt) {
+              const auto cand = static_cast<CityId>(rng.below(static_cast<std::uint64_t>(n_)));
+              if (cand == c || isolated_[cand]) continue;
+              if (near && attr_.continent[cand] != attr_.continent[c]) continue;
+              if (rng.uniform() > std::exp(-std::abs(log_pop_[cand] - log_pop_[c]))) continue;
+              j = cand;
+            }
+            if (j >= 0) {
+              L.slot_target[weakest] = j;
+              L.weight[weakest] = 0.5f;
+              L.active[weakest] = 1;
+            }
+          }
+          continue;
+        }
+        if (L.layer->complete) continue;
+        const auto& layer = *L.layer;
+        for (std::int64_t k = layer.offsets[c]; k < layer.offsets[c + 1]; ++k) {
+          const CityId j = layer.targets[k];
+          // Both ends draw the same number for the pair, so a tie is used or not as a whole.
+          const double u = rng::pair_uniform(
+              key_, new_step, rng::Purpose::kTies, static_cast<std::uint32_t>(L.id),
+              static_cast<std::uint32_t>(c), static_cast<std::uint32_t>(j));
+          const double open = 0.5 * (attr_.openness[c] + attr_.openness[j]);
+          const float w = L.weight[k];
+          const bool used = u < -std::expm1(-dt_ * t.activity * w * open);
+          L.active[k] = used;
+          if (L.dynamic)
+            L.weight[k] = used ? w + static_cast<float>(t.reinforce * (1.0 - w))
+                               : static_cast<float>(w * decay);
+        }
+      }
+    }
+  });
+  for (auto& L : ties_)
+    if (L.club) {
+      L.member.swap(L.member_next);
+      L.members.clear();
+      for (CityId c = 0; c < n_; ++c)
+        if (L.member[c]) L.members.push_back(c);
+      L.club_size = static_cast<std::int32_t>(L.members.size());
+    }
+}
+
+void CityModel::phase_outcomes(Step new_step) {
+  const double noise = spec_.rule.outcome_noise;
+  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+    for (CityId c = r.begin(); c != r.end(); ++c) {
+      rng::Stream rng(key_, new_step, static_cast<std::uint32_t>(c), rng::Purpose::kOutcome);
+      for (SolutionId s = 0; s < s_; ++s) {
+        const std::size_t i = idx(c, s);
+        if (status_[i] != kAdopted || active_from_[i] < 0 || new_step < active_from_[i]) {
+          outcome_[i] = kNaN;
+          continue;
+        }
+        outcome_[i] = static_cast<float>(expected_payoff(c, s, variant_[i]) + noise * rng.normal());
+      }
+    }
+  });
+}
+
+void CityModel::phase_observe(Step new_step) {
+  const auto& R = spec_.rule;
+  const std::size_t S = static_cast<std::size_t>(s_);
+  const double h2 = 2.0 * R.context_bandwidth * R.context_bandwidth;
+  const double fade = R.prestige_fade / dt_;  // in steps
+  struct Scratch {
+    std::vector<double> share, wsum_layer, acc, prestige, pw, comp, drop;
+    std::vector<std::int32_t> seen;
+  };
+  tbb::enumerable_thread_specific<Scratch> scratch([&] {
+    Scratch sc;
+    sc.share.resize(S);
+    sc.acc.resize(S);
+    sc.prestige.resize(S);
+    sc.comp.resize(S);
+    sc.drop.resize(S);
+    sc.seen.resize(S);
+    return sc;
+  });
+  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+    Scratch& sc = scratch.local();
+    for (CityId c = r.begin(); c != r.end(); ++c) {
+      rng::Stream rng(key_, new_step, static_cast<std::uint32_t>(c), rng::Purpose::kObserve);
+      const std::size_t row = static_cast<std::size_t>(c) * S;
+      std::fill(sc.share.begin(), sc.share.end(), 0.0);
+      std::fill(sc.prestige.begin(), sc.prestige.end(), 0.0);
+      std::fill(sc.comp.begin(), sc.comp.end(), 0.0);
+      std::fill(sc.drop.begin(), sc.drop.end(), 0.0);
+      std::fill(sc.seen.begin(), sc.seen.end(), 0);
+      double influence_sum = 0.0, prestige_w = 0.0, comp_w = 0.0;
+      for (std::size_t s = 0; s < S; ++s) {
+        status_next_[row + s] = status_[row + s];
+        variant_next_[row + s] = variant_[row + s];
+        active_from_next_[row + s] = active_from_[row + s];
+        sig_tau_[row + s] = 0.0;
+        sig_tau_y_[row + s] = 0.0;
+        count_[row + s] = 0;
+      }
+      // One tie seen: awareness, a noisy signal of each paying solution (weaker through weak
+      // ties, discounted by context distance), exposure, prestige, competition, peers' drops.
+      auto visit = [&](CityId j, double w, bool active, bool exposure_layer, bool geographic) {
+        const std::size_t prow = static_cast<std::size_t>(j) * S;
+        double sim = 0.0;
+        for (int d = 0; d < kContextDims; ++d) {
+          const double x = attr_.context[c][d] - attr_.context[j][d];
+          sim += x * x;
+        }
+        sim = std::exp(-sim / h2);
+        const double pw = w * (log_pop_[j] - 4.0);
+        prestige_w += pw;
+        if (geographic) comp_w += w;
+        for (std::size_t s = 0; s < S; ++s) {
+          const bool adopted = status_[prow + s] == kAdopted;
+          if (adopted) {
+            if (exposure_layer) {
+              sc.acc[s] += w;
+              ++count_[row + s];
+            }
+            if (geographic) sc.comp[s] += w;
+            const double age = static_cast<double>(new_step - adopt_step_[prow + s]);
+            sc.prestige[s] += pw * std::exp(-age / fade);
+          }
+          if (!active) continue;
+          ++sc.seen[s];
+          if (status_[prow + s] == kDropped) sc.drop[s] += 1.0;
+          if (adopted && status_next_[row + s] == kUnaware) status_next_[row + s] = kAware;
+          const float y = outcome_[prow + s];
+          if (!std::isnan(y)) {
+            const double sd =
+                scenario_.solutions[s].model.observability / std::sqrt(std::max(w, 0.05));
+            const double signal = y + sd * rng.normal();
+            const double tau = sim / (sd * sd);
+            sig_tau_[row + s] += tau;
+            sig_tau_y_[row + s] += tau * signal;
+          }
+        }
+      };
+      for (const auto& L : ties_) {
+        if (L.club) {
+          if (!L.member[c] || L.club_size < 2) continue;
+          // The club as a whole: its adopted share; awareness when the city takes part.
+          const double others = L.club_size - 1;
+          for (std::size_t s = 0; s < S; ++s) {
+            const double a = (L.club_adopters[s] - (status_[row + s] == kAdopted ? 1 : 0)) / others;
+            if (L.exposure) {
+              sc.share[s] += L.influence * a;
+              count_[row + s] += static_cast<std::int32_t>(std::lround(a * others));
+            }
+            if (L.active[c] && a > 0 && status_next_[row + s] == kUnaware)
+              status_next_[row + s] = kAware;
+          }
+          if (L.exposure) influence_sum += L.influence;
+          continue;
+        }
+        if (L.layer->complete) {
+          if (!L.exposure || n_ < 2) continue;
+          for (std::size_t s = 0; s < S; ++s) {
+            const double a =
+                (adopters_[s] - (status_[row + s] == kAdopted ? 1 : 0)) / double(n_ - 1);
+            sc.share[s] += L.influence * a;
+            count_[row + s] += adopters_[s] - (status_[row + s] == kAdopted ? 1 : 0);
+          }
+          influence_sum += L.influence;
+          continue;
+        }
+        std::fill(sc.acc.begin(), sc.acc.end(), 0.0);
+        double wsum = 0.0;
+        if (L.informal) {
+          const std::size_t base = static_cast<std::size_t>(c) * static_cast<std::size_t>(slots_);
+          for (std::size_t k = base; k < base + static_cast<std::size_t>(slots_); ++k) {
+            if (L.slot_target[k] < 0) continue;
+            wsum += L.weight[k];
+            visit(L.slot_target[k], L.weight[k], L.active[k] != 0, L.exposure, false);
+          }
+        } else {
+          const auto& layer = *L.layer;
+          for (std::int64_t k = layer.offsets[c]; k < layer.offsets[c + 1]; ++k) {
+            wsum += L.weight[k];
+            visit(layer.targets[k], L.weight[k], L.active[k] != 0, L.exposure, L.geographic);
+          }
+        }
+        if (L.exposure && wsum > 0.0) {
+          for (std::size_t s = 0; s < S; ++s) sc.share[s] += L.influence * sc.acc[s] / wsum;
+          influence_sum += L.influence;
+        }
+      }
+      for (std::size_t s = 0; s < S; ++s) {
+        share_[row + s] = static_cast<float>(influence_sum > 0 ? sc.share[s] / influence_sum : 0.0);
+        prestige_[row + s] = static_cast<float>(prestige_w > 0 ? sc.prestige[s] / prestige_w : 0.0);
+        competition_[row + s] = static_cast<float>(comp_w > 0 ? sc.comp[s] / comp_w : 0.0);
+        peer_drop_[row + s] = static_cast<float>(sc.seen[s] > 0 ? sc.drop[s] / sc.seen[s] : 0.0);
+      }
+    }
+  });
+}
+
+void CityModel::phase_learn() {
+  const double own_tau = 1.0 / (spec_.rule.outcome_noise * spec_.rule.outcome_noise);
+  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+    for (CityId c = r.begin(); c != r.end(); ++c) {
+      for (SolutionId s = 0; s < s_; ++s) {
+        const std::size_t i = idx(c, s);
+        // Normal-normal update with known noise: precisions add, means average by precision.
+        double tau = sig_tau_[i], tau_y = sig_tau_y_[i];
+        if (!std::isnan(outcome_[i])) {
+          tau += own_tau;
+          tau_y += own_tau * outcome_[i];
+        }
+        if (tau <= 0.0) continue;
+        const double prec = belief_prec_[i] + tau;
+        belief_mean_[i] = (belief_prec_[i] * belief_mean_[i] + tau_y) / prec;
+        belief_prec_[i] = prec;
+      }
+    }
+  });
+}
+
+struct CityModel::PendingAdoption {
+  Event event;
+  bool new_variant = false;
+  std::int32_t parent = -1;
+  float completeness = 1.0f;
+  std::array<float, kContextDims> design{};
+};
+
+void CityModel::phase_decide(Step new_step) {
+  const auto& R = spec_.rule;
+  const auto& N = spec_.national;
+  const std::size_t S = static_cast<std::size_t>(s_);
+  const Step compliance = step_of_time(start_ + N.compliance_lag, start_, dt_);
+  tbb::enumerable_thread_specific<std::vector<PendingAdoption>> pending;
+  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+    auto& out = pending.local();
+    for (CityId c = r.begin(); c != r.end(); ++c) {
+      const std::size_t row = static_cast<std::size_t>(c) * S;
+      const std::size_t nat = static_cast<std::size_t>(attr_.country[c]) * S;
+      for (std::size_t s = 0; s < S; ++s) {
+        const std::size_t i = row + s;
+        const auto& m = scenario_.solutions[s].model;
+        rng::Stream rng(key_, new_step, static_cast<std::uint32_t>(c), rng::Purpose::kDecide,
+                        static_cast<std::uint32_t>(s));
+        const bool in_force = national_state_[nat + s] == 2;
+        const bool mandate = in_force && N.form == scenario::NationalForm::kMandate;
+        const bool subsidy = in_force && N.form == scenario::NationalForm::kSubsidy;
+        const double cost =
+            m.cost * (subsidy ? 1.0 - N.subsidy : 1.0) / std::max(0.05f, attr_.capacity[c]);
+        const double net = belief_mean_[i] - cost;
+
+        if (status_[i] == kAdopted) {
+          const bool paying = active_from_[i] >= 0 && new_step >= active_from_[i];
+          if (!paying || mandated_[i]) continue;
+          // Drop: poor results, shocks, peers' failures (Volden 2016).
+          const double hazard = R.drop_base + R.drop_poor * std::max(0.0, -net) + R.shock_rate +
+                                R.drop_peer * peer_drop_[i];
+          if (rng.uniform() < -std::expm1(-dt_ * hazard)) {
+            status_next_[i] = kDropped;
+            active_from_next_[i] = -1;
+            out.push_back({{new_step, c, static_cast<SolutionId>(s), EventKind::kDrop, -1, -1,
+                            Mechanism::kNone, variant_[i]}});
+            continue;
+          }
+          // Later re-invention of a design that fits the city poorly.
+          const double f = fit(c, variant_[i]);
+          if (rng.uniform() < -std::expm1(-dt_ * R.readapt_rate * (1.0 - f))) {
+            PendingAdoption p{{new_step, c, static_cast<SolutionId>(s), EventKind::kAdapt, -1, -1,
+                               Mechanism::kNone, -1}};
+            p.new_variant = true;
+            p.parent = variant_[i];
+            const auto& pv = variants_[static_cast<std::size_t>(variant_[i])];
+            p.completeness = std::min(1.0f, pv.completeness + 0.25f * (1.0f - pv.completeness));
+            for (int d = 0; d < kContextDims; ++d)
+              p.design[d] = pv.design[d] +
+                            static_cast<float>(R.adapt_rate) * (attr_.context[c][d] - pv.design[d]);
+            out.push_back(p);
+          }
+          continue;
+        }
+
+        // Not adopted (unaware, aware or dropped before).
+        bool adopt = false;
+        auto mech = Mechanism::kNone;
+        if (mandate && new_step >= national_since_[nat + s] + compliance) {
+          adopt = true;
+          mech = Mechanism::kCoercion;
+        } else {
+          double F = 0.0;
+          const double sh = share_[i];
+          switch (R.exposure) {
+            case ExposureForm::kLinear:
+              F = sh;
+              break;
+            case ExposureForm::kFractionalThreshold:
+              F = sh > 0 && sh >= threshold_[i] ? 1.0 : 0.0;
+              break;
+            case ExposureForm::kCountThreshold:
+              F = count_[i] >= R.exposure_count ? 1.0 : 0.0;
+              break;
+            case ExposureForm::kConformist: {
+              const double a = std::pow(sh, R.conformity), b = std::pow(1.0 - sh, R.conformity);
+              F = a + b > 0 ? a / (a + b) : 0.0;
+              break;
+            }
+          }
+          const double learning = R.weight_learning * (status_[i] == kUnaware ? 0.0 : net);
+          const double competition = R.weight_competition * competition_[i];
+          const double prestige = R.weight_prestige * prestige_[i];
+          const double incentive = R.weight_incentive * (subsidy ? 1.0 : 0.0);
+          const double cost_term = status_[i] == kUnaware ? R.weight_cost * cost : 0.0;
+          const double U =
+              learning + competition + prestige + incentive - cost_term + R.utility_bias;
+          const double g = 2.0 * logistic(U);
+          const double innov = R.innovation * attr_.capacity[c];
+          // Peers' adoptions move only a city that knows of the solution.
+          const double social = status_[i] == kUnaware ? 0.0 : R.imitation * F;
+          const double rate = (innov + social) * g;
+          if (rate > 0 && rng.uniform() < -std::expm1(-dt_ * rate)) {
+            adopt = true;
+            if (rng.uniform() * (innov + social) < innov) {
+              mech = Mechanism::kInnovation;
+            } else {
+              mech = Mechanism::kImitation;
+              double best = prestige;
+              if (learning > best) {
+                best = learning;
+                mech = Mechanism::kLearning;
+              }
+              if (competition > best) {
+                best = competition;
+                mech = Mechanism::kCompetition;
+              }
+              if (incentive > best) mech = Mechanism::kCoercion;
+            }
+          }
+        }
+        if (!adopt) continue;
+
+        // The source: a peer that has it, through the layer that carried it. Geographic
+        // neighbours for competition; any adopted peer by tie weight otherwise.
+        PendingAdoption p{{new_step, c, static_cast<SolutionId>(s), EventKind::kAdopt, -1, -1, mech,
+                           static_cast<std::int32_t>(s)}};
+        if (mech == Mechanism::kCoercion)
+          p.event.kind = mandate ? EventKind::kMandate : EventKind::kAdopt;
+        if (mech != Mechanism::kInnovation && !mandate) {
+          double total = 0.0;
+          auto consider = [&](CityId j, double w, LayerId l) {
+            const std::size_t js = static_cast<std::size_t>(j) * S + s;
+            if (status_[js] != kAdopted || w <= 0) return;
+            total += w;
+            if (rng.uniform() * total < w) {
+              p.event.source = j;
+              p.event.layer = l;
+            }
+          };
+          for (const auto& L : ties_) {
+            if (mech == Mechanism::kCompetition && !L.geographic) continue;
+            if (L.club) {
+              if (!L.member[c]) continue;
+              for (CityId j : L.members)
+                if (j != c) consider(j, 1.0, L.id);
+            } else if (L.informal) {
+              const std::size_t base =
+                  static_cast<std::size_t>(c) * static_cast<std::size_t>(slots_);
+              for (std::size_t k = base; k < base + static_cast<std::size_t>(slots_); ++k)
+                if (L.slot_target[k] >= 0) consider(L.slot_target[k], L.weight[k], L.id);
+            } else if (!L.layer->complete) {
+              for (std::int64_t k = L.layer->offsets[c]; k < L.layer->offsets[c + 1]; ++k)
+                consider(L.layer->targets[k], L.weight[k] * (L.active[k] ? 2.0 : 1.0), L.id);
+            }
+          }
+        }
+        // What is adopted: the source's variant (else the base design), partly when the city's
+        // capacity is short of the design's complexity, and possibly re-invented at once.
+        std::int32_t v = static_cast<std::int32_t>(s);
+        if (p.event.source >= 0) v = variant_[static_cast<std::size_t>(p.event.source) * S + s];
+        const auto& pv = variants_[static_cast<std::size_t>(v)];
+        const float take = static_cast<float>(1.0 - m.complexity * (1.0 - attr_.capacity[c]));
+        const bool partial = take * pv.completeness < pv.completeness - 1e-6f;
+        const bool reinvent = rng.uniform() < R.adapt_probability;
+        p.event.variant = v;
+        if (partial || reinvent) {
+          p.new_variant = true;
+          p.parent = v;
+          p.completeness = partial ? take * pv.completeness : pv.completeness;
+          const float rate = reinvent ? static_cast<float>(R.adapt_rate) : 0.0f;
+          for (int d = 0; d < kContextDims; ++d)
+            p.design[d] = pv.design[d] + rate * (attr_.context[c][d] - pv.design[d]);
+        }
+        status_next_[i] = kAdopted;
+        const Step lag = step_of_time(start_ + m.lag, start_, dt_);
+        active_from_next_[i] = new_step + lag;
+        out.push_back(p);
+      }
+    }
+  });
+  // Merge in (city, solution) order; variants get their ids in that order too.
+  std::vector<PendingAdoption> all;
+  for (auto& v : pending) {
+    all.insert(all.end(), v.begin(), v.end());
+    v.clear();
+  }
+  std::sort(all.begin(), all.end(), [](const PendingAdoption& a, const PendingAdoption& b) {
+    if (a.event.city != b.event.city) return a.event.city < b.event.city;
+    return a.event.solution < b.event.solution;
+  });
+  for (auto& p : all) {
+    if (p.new_variant) {
+      const auto id = static_cast<std::int32_t>(variants_.size());
+      variants_.push_back(
+          {id, p.event.solution, p.parent, p.event.city, new_step, p.completeness, p.design});
+      p.event.variant = id;
+    }
+    const std::size_t i = idx(p.event.city, p.event.solution);
+    switch (p.event.kind) {
+      case EventKind::kAdopt:
+      case EventKind::kMandate:
+        variant_next_[i] = p.event.variant;
+        adopt_step_[i] = new_step;
+        mandated_[i] = p.event.kind == EventKind::kMandate;
+        break;
+      case EventKind::kAdapt:
+        variant_next_[i] = p.event.variant;
+        break;
+      case EventKind::kDrop:
+        mandated_[i] = 0;
+        break;
+      default:
+        break;
+    }
+    events_.push_back(p.event);
+  }
+}
+
+void CityModel::phase_national(Step new_step) {
+  const auto& N = spec_.national;
+  if (!N.enabled) return;
+  const std::size_t S = static_cast<std::size_t>(s_);
+  const Step lag = step_of_time(start_ + N.legislative_lag, start_, dt_);
+  for (std::size_t k = 0; k < country_cities_.size(); ++k) {
+    if (country_pop_[k] <= 0) continue;
+    for (std::size_t s = 0; s < S; ++s) {
+      const std::size_t ks = k * S + s;
+      if (national_state_[ks] == 2) continue;
+      double adopted = 0.0;
+      for (CityId c : country_cities_[k])
+        if (status_next_[idx(c, static_cast<SolutionId>(s))] == kAdopted)
+          adopted += cities_.population[c];
+      const double pressure = adopted / country_pop_[k];
+      // With the pressure valve, widespread local action makes national action look needless
+      // (Shipan & Volden 2006).
+      const bool urgent =
+          pressure >= N.pressure_threshold && !(N.pressure_valve && pressure > N.valve_level);
+      if (national_state_[ks] == 0 && urgent) {
+        national_state_[ks] = 1;
+        national_since_[ks] = new_step;
+      } else if (national_state_[ks] == 1 && !urgent) {
+        national_state_[ks] = 0;
+      } else if (national_state_[ks] == 1 && new_step >= national_since_[ks] + lag) {
+        national_state_[ks] = 2;
+        national_since_[ks] = new_step;
+        national_events_.push_back(
+            {static_cast<std::int32_t>(k), static_cast<SolutionId>(s), new_step,
+             N.form == scenario::NationalForm::kMandate ? NationalForm::kMandate
+                                                        : NationalForm::kSubsidy});
+      }
+    }
+  }
+}
+
+void CityModel::phase_economy() {
+  const auto& E = spec_.economy;
+  const double decay = std::exp(-E.trade_decay * dt_);
+  const double grow = 1.0 + E.trade_growth * dt_;
+  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+    for (CityId c = r.begin(); c != r.end(); ++c) {
+      double stock = 0.0;
+      for (auto& L : ties_) {
+        if (!L.trade_layer || L.club || L.informal || L.layer->complete) continue;
+        for (std::int64_t k = L.layer->offsets[c]; k < L.layer->offsets[c + 1]; ++k) {
+          double& t = L.trade[k];
+          // Trade grows and compounds on a tie in use and fades on a dormant one.
+          t = L.active[k] ? (t > 0 ? t * grow : E.trade_seed) : t * decay;
+          stock += t;
+        }
+      }
+      gdp_[c] += dt_ * E.gdp_benefit * stock;
+    }
+  });
+}
+
+void CityModel::phase_record(Step new_step) {
+  (void)new_step;
+  std::sort(events_.begin(), events_.end(), event_order);
+  for (const Event& e : events_) {
+    if (e.kind == EventKind::kSeed || e.kind == EventKind::kAdopt ||
+        e.kind == EventKind::kMandate) {
+      ++adopters_[e.solution];
+      adopt_step_[idx(e.city, e.solution)] = e.step;
+    } else if (e.kind == EventKind::kDrop) {
+      --adopters_[e.solution];
+    }
+  }
+  status_.swap(status_next_);
+  variant_.swap(variant_next_);
+  active_from_.swap(active_from_next_);
+  // Keep the next buffers equal to the state so seeds and phases start from it.
+  status_next_ = status_;
+  variant_next_ = variant_;
+  active_from_next_ = active_from_;
+
+  for (auto& L : ties_) {
+    if (!L.club) continue;
+    std::fill(L.club_adopters.begin(), L.club_adopters.end(), 0);
+    for (CityId c : L.members)
+      for (SolutionId s = 0; s < s_; ++s) L.club_adopters[s] += status_[idx(c, s)] == kAdopted;
+  }
+  for (SolutionId s = 0; s < s_; ++s) {
+    std::int32_t aware = 0, paying = 0;
+    for (CityId c = 0; c < n_; ++c) {
+      aware += status_[idx(c, s)] != kUnaware;
+      paying += !std::isnan(outcome_[idx(c, s)]);
+    }
+    aware_[s] = aware;
+    const double total = ordered_sum(n_, [&](CityId c) {
+      const float y = outcome_[idx(c, s)];
+      return std::isnan(y) ? 0.0 : static_cast<double>(y);
+    });
+    mean_payoff_[s] = paying > 0 ? total / paying : std::numeric_limits<double>::quiet_NaN();
+  }
+}
+
+std::int64_t CityModel::active_ties(LayerId l) const {
+  const auto& L = ties_[l];
+  std::int64_t n = 0;
+  for (auto a : L.active) n += a;
+  // Undirected ties are stored twice; clubs count members active, informal slots once.
+  return L.club || L.informal ? n : n / 2;
+}
+
+double CityModel::total_trade() const {
+  double t = 0.0;
+  for (const auto& L : ties_)
+    if (L.trade_layer)
+      t += ordered_sum(static_cast<CityId>(L.layer->offsets.empty() ? 0 : n_), [&](CityId c) {
+        double s = 0.0;
+        for (std::int64_t k = L.layer->offsets[c]; k < L.layer->offsets[c + 1]; ++k)
+          s += L.trade[k];
+        return s;
+      });
+  return t / 2.0;
+}
+
+void CityModel::declare_output(io::RunFileWriter& w) {
+  const std::size_t S = static_cast<std::size_t>(s_);
+  const std::size_t L = ties_.size();
+  out_aware_ = w.add_series(
+      "aware", S, "cities",
+      "Cities that know of each solution (aware, adopted or dropped) [state, solution]");
+  out_payoff_ = w.add_series(
+      "mean_payoff", S, "payoff per time unit",
+      "Mean realised outcome of the cities whose adoption pays [state, solution]; NaN when none");
+  out_active_ = w.add_series("active_ties", L, "ties",
+                             "Ties used in the step, per layer [state, layer] (club layers: "
+                             "members taking part; informal: contacts)");
+  out_trade_ = w.add_series("trade", 0, "trade units",
+                            "Trade stock summed over the ties of trade layers (sister cities)");
+  out_jobs_ =
+      w.add_series("jobs", 0, "jobs", "Jobs proxy: economy.jobs_per_trade times the trade stock");
+  out_gdp_ =
+      w.add_series("gdp_index", 0, "index (1 at the start)",
+                   "Mean GDP index over cities, 1 at the start, raised by sister-city trade");
+  out_members_ = w.add_series(
+      "club_members", L, "cities",
+      "Members of each formal network (club) layer [state, layer]; 0 for other layers");
+  out_national_ = w.add_series("national_adoptions", S, "countries",
+                               "Countries whose national policy is in force [state, solution]");
+  if (spec_.snapshot_every > 0) {
+    for (const auto& l : ties_) {
+      if (!l.dynamic || l.club || l.informal || l.layer->complete) {
+        out_snap_.push_back(-1);
+        continue;
+      }
+      out_snap_.push_back(w.add_snapshot("tie_weight_" + l.layer->name, l.weight.size(), "",
+                                         "Weight of each tie of layer " + l.layer->name +
+                                             " (CSR order of /network/" + l.layer->name +
+                                             "/targets) every model.snapshot_every steps"));
+    }
+  }
+}
+
+void CityModel::write_state(io::RunFileWriter& w) {
+  const std::size_t S = static_cast<std::size_t>(s_);
+  std::vector<double> row(aware_.begin(), aware_.end());
+  w.append_series(out_aware_, row);
+  w.append_series(out_payoff_, mean_payoff_);
+  row.assign(ties_.size(), 0.0);
+  for (std::size_t l = 0; l < ties_.size(); ++l)
+    row[l] = static_cast<double>(active_ties(static_cast<LayerId>(l)));
+  w.append_series(out_active_, row);
+  const double trade = total_trade();
+  w.append_series(out_trade_, {trade});
+  w.append_series(out_jobs_, {trade * spec_.economy.jobs_per_trade});
+  const double gdp = ordered_sum(n_, [&](CityId c) { return gdp_[c]; });
+  w.append_series(out_gdp_, {n_ > 0 ? gdp / n_ : 0.0});
+  for (std::size_t l = 0; l < ties_.size(); ++l) row[l] = ties_[l].club ? ties_[l].club_size : 0;
+  w.append_series(out_members_, row);
+  row.assign(S, 0.0);
+  for (std::size_t k = 0; k < country_cities_.size(); ++k)
+    for (std::size_t s = 0; s < S; ++s) row[s] += national_state_[k * S + s] == 2;
+  w.append_series(out_national_, row);
+  if (spec_.snapshot_every > 0 && step_ % spec_.snapshot_every == 0 && !out_snap_.empty()) {
+    bool any = false;
+    for (std::size_t l = 0; l < ties_.size(); ++l)
+      if (out_snap_[l] >= 0) {
+        w.append_snapshot(out_snap_[l], ties_[l].weight);
+        any = true;
+      }
+    if (any) w.mark_snapshot(step_);
+  }
+}
+
+void CityModel::write_final(io::RunFileWriter& w) {
+  std::vector<double> col(static_cast<std::size_t>(n_));
+  auto put = [&](const std::string& name, auto value, const char* units, const char* doc) {
+    for (CityId c = 0; c < n_; ++c) col[c] = value(c);
+    w.write_column("/cities/" + name, col, units, doc);
+  };
+  put(
+      "capacity", [&](CityId c) { return attr_.capacity[c]; }, "",
+      "Administrative capacity in (0, 1), derived from size and income group");
+  put(
+      "openness", [&](CityId c) { return attr_.openness[c]; }, "",
+      "Openness to international engagement in (0, 1)");
+  put(
+      "developed", [&](CityId c) { return attr_.developed[c]; }, "",
+      "1 for cities in high-income (UN M49 developed) countries");
+  put(
+      "gdp_index", [&](CityId c) { return gdp_[c]; }, "index (1 at the start)",
+      "GDP index at the end of the run");
+  w.write_national(national_events_, attr_.countries);
+}
+
+std::unique_ptr<Model> make_model(const scenario::Scenario& scenario, const CityTable& cities,
+                                  const net::Network& network, std::uint64_t run_key) {
+  if (scenario.rule.kind == scenario::RuleKind::kCity)
+    return std::make_unique<CityModel>(scenario, cities, network, run_key);
+  return std::make_unique<Engine>(scenario, cities, network, run_key);
+}
+
+}  // namespace citynet::model

@@ -1,0 +1,164 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/model.hpp"
+
+namespace citynet::model {
+
+// City attributes the city model derives from the loaded cities: context vector, capacity,
+// openness, income group, country and continent. Deterministic in the run key.
+struct CityAttributes {
+  std::vector<std::array<float, scenario::kContextDims>> context;
+  std::vector<float> capacity;          // (0, 1): administrative professionalism and budget
+  std::vector<float> openness;          // (0, 1): appetite for international engagement
+  std::vector<std::uint8_t> developed;  // 1: high-income (UN M49 developed regions)
+  std::vector<std::int32_t> country;    // index into countries
+  std::vector<std::int32_t> continent;  // index into continents
+  std::vector<std::string> countries;   // codes
+  std::vector<std::string> continents;
+};
+
+CityAttributes derive_attributes(const scenario::Scenario& s, const CityTable& cities,
+                                 std::uint64_t run_key);
+
+// The city diplomacy model (rule.kind: city). Phases of a step, each a parallel loop over cities
+// that writes only its own city's slots: ties, outcomes, observe, learn, decide, national,
+// economy, record. Status, variant and implementation dates are double buffered.
+class CityModel final : public Model {
+ public:
+  enum Status : std::uint8_t { kUnaware = 0, kAware = 1, kAdopted = 2, kDropped = 3 };
+
+  CityModel(const scenario::Scenario& scenario, const CityTable& cities,
+            const net::Network& network, std::uint64_t run_key);
+
+  const std::vector<Event>& initialise() override;
+  const std::vector<Event>& step() override;
+  double time() const override { return start_ + dt_ * step_; }
+  const std::vector<std::int32_t>& adopters() const override { return adopters_; }
+  PhaseTimers& timers() override { return timers_; }
+  std::vector<VariantRow> variants() const override { return variants_; }
+  void declare_output(io::RunFileWriter& writer) override;
+  void write_state(io::RunFileWriter& writer) override;
+  void write_final(io::RunFileWriter& writer) override;
+
+  // Cuts city c off for what-if experiments: it joins no network and makes or receives no
+  // informal contacts (its existing ties are removed from the network beforehand).
+  void isolate(CityId c) { isolated_[c] = 1; }
+
+  // Read access for tests and analysis in process.
+  Step current_step() const { return step_; }
+  Status status(CityId c, SolutionId s) const { return static_cast<Status>(status_[idx(c, s)]); }
+  double belief_mean(CityId c, SolutionId s) const { return belief_mean_[idx(c, s)]; }
+  double belief_precision(CityId c, SolutionId s) const { return belief_prec_[idx(c, s)]; }
+  std::int32_t variant(CityId c, SolutionId s) const { return variant_[idx(c, s)]; }
+  // Weight of the directed CSR entry k of layer l (both directions of a tie stay equal).
+  float tie_weight(LayerId l, std::int64_t k) const { return ties_[l].weight[k]; }
+  double trade(LayerId l, std::int64_t k) const { return ties_[l].trade[k]; }
+  double gdp_index(CityId c) const { return gdp_[c]; }
+  bool club_member(LayerId l, CityId c) const { return ties_[l].member[c] != 0; }
+  const std::vector<NationalEvent>& national_events() const { return national_events_; }
+  const CityAttributes& attributes() const { return attr_; }
+  std::int64_t active_ties(LayerId l) const;
+  double total_trade() const;
+  // Expected payoff of variant v for city c: payoff x fit x completeness.
+  double expected_payoff(CityId c, SolutionId s, std::int32_t v) const;
+
+ private:
+  struct LayerState {
+    const net::Layer* layer = nullptr;
+    LayerId id = 0;
+    double influence = 1.0;
+    bool exposure = true;  // carries exposure for the decision (rule.layers)
+    bool dynamic = false;  // weights live: reinforced when used, decaying otherwise
+    bool trade_layer = false;
+    bool club = false;      // membership layer: a hyperedge among members
+    bool informal = false;  // per-city contact slots, made at conferences
+    bool geographic = false;
+    std::vector<float> weight;                      // [entry] (slots for informal)
+    std::vector<std::uint8_t> active;               // [entry] used in this step
+    std::vector<double> trade;                      // [entry] trade stock (trade layers)
+    std::vector<std::int32_t> slot_target;          // informal: [city * slots + k], -1 empty
+    std::vector<std::uint8_t> member, member_next;  // club: [city]
+    std::vector<CityId> members;                    // club: the members, in city order
+    std::vector<std::int32_t> club_adopters;        // club: [solution] adopted members
+    std::int32_t club_size = 0;
+  };
+  struct PendingAdoption;  // decide-phase output merged in record
+
+  std::size_t idx(CityId c, SolutionId s) const {
+    return static_cast<std::size_t>(c) * static_cast<std::size_t>(s_) + static_cast<std::size_t>(s);
+  }
+  void phase_ties(Step new_step);
+  void phase_outcomes(Step new_step);
+  void phase_observe(Step new_step);
+  void phase_learn();
+  void phase_decide(Step new_step);
+  void phase_national(Step new_step);
+  void phase_economy();
+  void phase_record(Step new_step);
+  void apply_seeds(Step step);
+  double fit(CityId c, std::int32_t v) const;
+
+  const scenario::Scenario& scenario_;
+  const scenario::CityModelSpec& spec_;
+  const CityTable& cities_;
+  std::uint64_t key_;
+  CityId n_;
+  SolutionId s_;
+  double dt_, start_;
+  Step step_ = 0;
+  CityAttributes attr_;
+  std::vector<float> log_pop_;  // log10 population, for prestige and homophily
+  std::vector<std::uint8_t> isolated_;
+
+  // City x solution, [city * S + solution].
+  std::vector<std::uint8_t> status_, status_next_;
+  std::vector<std::int32_t> variant_, variant_next_;
+  std::vector<Step> active_from_, active_from_next_;  // first state that pays; -1 not adopted
+  std::vector<Step> adopt_step_;                      // last adoption, for prestige fading
+  std::vector<std::uint8_t> mandated_;
+  std::vector<double> belief_mean_, belief_prec_;
+  std::vector<float> outcome_;               // realised this step, NaN when not paying
+  std::vector<double> sig_tau_, sig_tau_y_;  // signals gathered this step
+  std::vector<float> share_, prestige_, competition_, peer_drop_;
+  std::vector<std::int32_t> count_;
+  std::vector<float> threshold_;
+
+  std::vector<double> gdp_;
+  std::vector<LayerState> ties_;
+  std::int32_t slots_ = 0;
+
+  // Countries x solutions.
+  std::vector<std::vector<CityId>> country_cities_;
+  std::vector<double> country_pop_;
+  std::vector<std::uint8_t> national_state_;  // 0 none, 1 legislating, 2 in force
+  std::vector<Step> national_since_;
+  std::vector<NationalEvent> national_events_;
+
+  std::vector<VariantRow> variants_;
+  std::vector<std::int32_t> adopters_;
+  std::vector<std::int32_t> aware_;
+  std::vector<Event> events_;
+  struct Seed {
+    Step step;
+    CityId city;
+    SolutionId solution;
+  };
+  std::vector<Seed> seeds_;
+  std::size_t next_seed_ = 0;
+
+  PhaseTimers timers_;
+  std::array<int, 8> phase_{};
+
+  // Output handles.
+  int out_aware_ = -1, out_payoff_ = -1, out_active_ = -1, out_trade_ = -1, out_jobs_ = -1,
+      out_gdp_ = -1, out_members_ = -1, out_national_ = -1, out_drop_ = -1;
+  std::vector<int> out_snap_;
+  std::vector<double> mean_payoff_;
+};
+
+}  // namespace citynet::model
