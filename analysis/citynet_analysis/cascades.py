@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-ADOPTION_KINDS = ("seed", "adopt")
+ADOPTION_KINDS = ("seed", "adopt", "mandate")
 
 
 def adoption_events(run, solution):
@@ -137,15 +137,19 @@ def top_spreaders(forest, k=10, by="descendants"):
 def attribution(run, by="layer"):
     """Adoptions of each solution by the channel credited: a table solutions x channels.
 
-    ``by="layer"``: the layer of the tie to the source, with ``seed`` for seed events and
-    ``innovation`` for adoptions without a source. ``by="mechanism"``: the /events/mechanism
+    ``by="layer"``: the layer of the tie to the source, with ``seed`` for seed events,
+    ``national`` for adoptions under a national mandate and ``innovation`` for other adoptions
+    without a source. ``by="mechanism"``: the /events/mechanism
     names (only when the file has them)."""
     ev = run.events
     ev = ev[ev.kind_name.isin(ADOPTION_KINDS)]
     if by == "layer":
-        channel = np.where(ev.kind_name.astype(str) == "seed", "seed",
-                           np.where(ev.layer.to_numpy() < 0, "innovation", ev.layer_name.astype(str)))
-        order = ["seed", "innovation"] + run.layer_names
+        kind = ev.kind_name.astype(str).to_numpy()
+        channel = np.where(kind == "seed", "seed",
+                           np.where(kind == "mandate", "national",
+                                    np.where(ev.layer.to_numpy() < 0, "innovation",
+                                             ev.layer_name.astype(str))))
+        order = ["seed", "innovation", "national"] + run.layer_names
     elif by == "mechanism":
         if not run.has_mechanism:
             raise ValueError(f"{run.path}: the file has no /events/mechanism")

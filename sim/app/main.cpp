@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "app/progress.hpp"
+#include "app/questions.hpp"
 #include "app/run.hpp"
 #include "app/sweep_command.hpp"
 #include "citynet/version.hpp"
@@ -125,6 +126,18 @@ int cmd_run(const std::vector<std::string>& args) {
   const int used_threads = threads > 0 ? threads : tbb::info::default_concurrency();
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
                             static_cast<std::size_t>(used_threads));
+  if (sc.question.kind != scenario::QuestionKind::kNone) {
+    app::QuestionOptions qo;
+    qo.output = vm.count("output")        ? vm["output"].as<std::string>()
+                : !sc.output.file.empty() ? sc.output.file
+                                          : sc.name + ".h5";
+    qo.threads = used_threads;
+    qo.quiet = quiet;
+    app::answer_question(sc, qo);
+    if (!quiet)
+      std::printf("The first run of the scenario as written is in %s\n", qo.output.c_str());
+    return kExitOk;
+  }
 
   app::RunOptions options;
   options.output = vm.count("output")        ? vm["output"].as<std::string>()

@@ -141,10 +141,13 @@ void isolation(const scenario::Scenario& sc, const QuestionOptions& qo) {
   std::printf("Question: what does %s lose by staying isolated?\n", who.c_str());
   std::printf("Cut off from its %lld ties, in %d runs of each world:\n",
               static_cast<long long>(ties), reps);
-  std::printf("  with its ties:  adopted %s in %d of %d runs, on average in %s\n", name.c_str(),
-              count_of(t_net), reps, fmt(mean_of(t_net)).c_str());
-  std::printf("  isolated:       adopted %s in %d of %d runs, on average in %s\n", name.c_str(),
-              count_of(t_iso), reps, fmt(mean_of(t_iso)).c_str());
+  auto line = [&](const char* label, const std::vector<double>& t) {
+    std::printf("  %-15s adopted %s in %d of %d runs", label, name.c_str(), count_of(t), reps);
+    if (count_of(t) > 0) std::printf(", on average in %s", fmt(mean_of(t)).c_str());
+    std::printf("\n");
+  };
+  line("with its ties:", t_net);
+  line("isolated:", t_iso);
   const double lag = mean_of(t_iso) - mean_of(t_net);
   if (!std::isnan(lag))
     std::printf("Answer: isolated, %s adopts %s %s %s later; ", who.c_str(), name.c_str(),

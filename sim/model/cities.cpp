@@ -122,6 +122,9 @@ std::string format_number(double v) {
 }
 
 CityTable csv_cities(const Scenario& s) {
+  if (s.cities.file.empty())
+    throw InputError(s.where("cities.source"), "cities.file",
+                     "cities read from a CSV file need cities.file");
   auto source = read_data_file(s.data_dir, s.cities.file);
   if (!source)
     throw InputError(s.where("cities.file"), "cities.file",

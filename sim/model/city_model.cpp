@@ -124,7 +124,7 @@ CityAttributes derive_attributes(const scenario::Scenario& s, const CityTable& c
       // Larger and richer cities tend to have more professional administrations and to look
       // abroad more; the noise keeps peers of the same size different.
       a.capacity[c] = static_cast<float>(
-          logistic(1.2 * (lp - 6.0) + 1.5 * a.developed[c] - 0.5 + 0.6 * rng.normal()));
+          logistic(1.2 * (lp - 6.0) + 1.5 * a.developed[c] + 0.5 + 0.6 * rng.normal()));
       a.openness[c] = static_cast<float>(
           logistic(0.9 * (lp - 6.0) + 0.5 * a.developed[c] + 0.6 * rng.normal()));
     }
@@ -159,6 +159,8 @@ CityModel::CityModel(const scenario::Scenario& scenario, const CityTable& cities
   sig_tau_y_.assign(slots, 0.0);
   share_.assign(slots, 0.0f);
   prestige_.assign(slots, 0.0f);
+  prestige_src_.assign(slots, 0.0f);
+  engaged_.assign(static_cast<std::size_t>(n_), 0);
   competition_.assign(slots, 0.0f);
   peer_drop_.assign(slots, 0.0f);
   count_.assign(slots, 0);
@@ -207,6 +209,22 @@ CityModel::CityModel(const scenario::Scenario& scenario, const CityTable& cities
     } else if (!layer.complete) {
       st.weight = layer.weights;
       st.active.assign(layer.targets.size(), 0);
+      st.mirror.resize(layer.targets.size());
+      // Static ties are used with the same probability every step.
+      if (!st.dynamic) st.use_probability.resize(layer.targets.size());
+      tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+        for (CityId c = r.begin(); c != r.end(); ++c)
+          for (std::int64_t k = layer.offsets[c]; k < layer.offsets[c + 1]; ++k) {
+            const CityId j = layer.targets[k];
+            const auto b = layer.targets.begin() + layer.offsets[j];
+            const auto e = layer.targets.begin() + layer.offsets[j + 1];
+            st.mirror[k] = std::lower_bound(b, e, c) - layer.targets.begin();
+            if (!st.dynamic)
+              st.use_probability[k] =
+                  static_cast<float>(-std::expm1(-dt_ * spec_.ties.activity * layer.weights[k] *
+                                                 (0.5 * (attr_.openness[c] + attr_.openness[j]))));
+          }
+      });
       if (st.trade_layer) st.trade.assign(layer.targets.size(), 0.0);
     }
     ties_.push_back(std::move(st));
@@ -393,19 +411,25 @@ void CityModel::phase_ties(Step new_step) {
         }
         if (L.layer->complete) continue;
         const auto& layer = *L.layer;
-        for (std::int64_t k = layer.offsets[c]; k < layer.offsets[c + 1]; ++k) {
+        // Each pair is settled once, by its lower city, which writes both directions: the two
+        // entries of a tie stay equal and no entry is written by two tasks.
+        const auto first = std::upper_bound(layer.targets.begin() + layer.offsets[c],
+                                            layer.targets.begin() + layer.offsets[c + 1], c);
+        for (std::int64_t k = first - layer.targets.begin(); k < layer.offsets[c + 1]; ++k) {
           const CityId j = layer.targets[k];
-          // Both ends draw the same number for the pair, so a tie is used or not as a whole.
           const double u = rng::pair_uniform(
               key_, new_step, rng::Purpose::kTies, static_cast<std::uint32_t>(L.id),
               static_cast<std::uint32_t>(c), static_cast<std::uint32_t>(j));
-          const double open = 0.5 * (attr_.openness[c] + attr_.openness[j]);
           const float w = L.weight[k];
-          const bool used = u < -std::expm1(-dt_ * t.activity * w * open);
-          L.active[k] = used;
+          const double p = L.dynamic ? -std::expm1(-dt_ * t.activity * w *
+                                                   (0.5 * (attr_.openness[c] + attr_.openness[j])))
+                                     : L.use_probability[k];
+          const bool used = u < p;
+          const std::int64_t back = L.mirror[k];
+          L.active[k] = L.active[back] = used;
           if (L.dynamic)
-            L.weight[k] = used ? w + static_cast<float>(t.reinforce * (1.0 - w))
-                               : static_cast<float>(w * decay);
+            L.weight[k] = L.weight[back] = used ? w + static_cast<float>(t.reinforce * (1.0 - w))
+                                                : static_cast<float>(w * decay);
         }
       }
     }
@@ -456,6 +480,25 @@ void CityModel::phase_observe(Step new_step) {
     sc.seen.resize(S);
     return sc;
   });
+  // Prestige a peer lends: its size, fading with the time since it adopted. Once per city and
+  // solution here rather than once per tie below.
+  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+    for (CityId j = r.begin(); j != r.end(); ++j) {
+      std::uint8_t engaged = 0;
+      for (std::size_t s = 0; s < S; ++s)
+        engaged |= status_[static_cast<std::size_t>(j) * S + s] >= kAdopted;
+      engaged_[j] = engaged;
+      for (std::size_t s = 0; s < S; ++s) {
+        const std::size_t i = static_cast<std::size_t>(j) * S + s;
+        prestige_src_[i] =
+            status_[i] == kAdopted
+                ? static_cast<float>(
+                      (log_pop_[j] - 4.0) *
+                      std::exp(-static_cast<double>(new_step - adopt_step_[i]) / fade))
+                : 0.0f;
+      }
+    }
+  });
   tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
     Scratch& sc = scratch.local();
     for (CityId c = r.begin(); c != r.end(); ++c) {
@@ -479,15 +522,15 @@ void CityModel::phase_observe(Step new_step) {
       // ties, discounted by context distance), exposure, prestige, competition, peers' drops.
       auto visit = [&](CityId j, double w, bool active, bool exposure_layer, bool geographic) {
         const std::size_t prow = static_cast<std::size_t>(j) * S;
-        double sim = 0.0;
-        for (int d = 0; d < kContextDims; ++d) {
-          const double x = attr_.context[c][d] - attr_.context[j][d];
-          sim += x * x;
-        }
-        sim = std::exp(-sim / h2);
-        const double pw = w * (log_pop_[j] - 4.0);
-        prestige_w += pw;
+        double sim = -1.0;  // computed when a signal needs it
+        prestige_w += w * (log_pop_[j] - 4.0);
         if (geographic) comp_w += w;
+        // Most peers hold no solution at all: nothing to see, count or learn from them.
+        if (!engaged_[j]) {
+          if (active)
+            for (std::size_t s = 0; s < S; ++s) ++sc.seen[s];
+          return;
+        }
         for (std::size_t s = 0; s < S; ++s) {
           const bool adopted = status_[prow + s] == kAdopted;
           if (adopted) {
@@ -496,8 +539,7 @@ void CityModel::phase_observe(Step new_step) {
               ++count_[row + s];
             }
             if (geographic) sc.comp[s] += w;
-            const double age = static_cast<double>(new_step - adopt_step_[prow + s]);
-            sc.prestige[s] += pw * std::exp(-age / fade);
+            sc.prestige[s] += w * prestige_src_[prow + s];
           }
           if (!active) continue;
           ++sc.seen[s];
@@ -505,6 +547,14 @@ void CityModel::phase_observe(Step new_step) {
           if (adopted && status_next_[row + s] == kUnaware) status_next_[row + s] = kAware;
           const float y = outcome_[prow + s];
           if (!std::isnan(y)) {
+            if (sim < 0.0) {
+              double d2 = 0.0;
+              for (int d = 0; d < kContextDims; ++d) {
+                const double x = attr_.context[c][d] - attr_.context[j][d];
+                d2 += x * x;
+              }
+              sim = std::exp(-d2 / h2);
+            }
             const double sd =
                 scenario_.solutions[s].model.observability / std::sqrt(std::max(w, 0.05));
             const double signal = y + sd * rng.normal();
@@ -847,17 +897,18 @@ void CityModel::phase_national(Step new_step) {
 
 void CityModel::phase_economy() {
   const auto& E = spec_.economy;
-  const double decay = std::exp(-E.trade_decay * dt_);
-  const double grow = 1.0 + E.trade_growth * dt_;
   tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
     for (CityId c = r.begin(); c != r.end(); ++c) {
       double stock = 0.0;
       for (auto& L : ties_) {
         if (!L.trade_layer || L.club || L.informal || L.layer->complete) continue;
         for (std::int64_t k = L.layer->offsets[c]; k < L.layer->offsets[c + 1]; ++k) {
+          // Trade compounds on a partnership in use (its weight) and withers on a dormant one
+          // (Brakman, Garretsen & Oumer 2016): both ends compute the same from the same weight.
+          const double w = L.weight[k];
           double& t = L.trade[k];
-          // Trade grows and compounds on a tie in use and fades on a dormant one.
-          t = L.active[k] ? (t > 0 ? t * grow : E.trade_seed) : t * decay;
+          t += dt_ * ((E.trade_growth * w - E.trade_decay * (1.0 - w)) * t + E.trade_seed * w);
+          t = std::max(0.0, t);
           stock += t;
         }
       }

@@ -78,10 +78,12 @@ class CityModel final : public Model {
     bool club = false;      // membership layer: a hyperedge among members
     bool informal = false;  // per-city contact slots, made at conferences
     bool geographic = false;
-    std::vector<float> weight;                      // [entry] (slots for informal)
-    std::vector<std::uint8_t> active;               // [entry] used in this step
-    std::vector<double> trade;                      // [entry] trade stock (trade layers)
-    std::vector<std::int32_t> slot_target;          // informal: [city * slots + k], -1 empty
+    std::vector<float> weight;              // [entry] (slots for informal)
+    std::vector<std::uint8_t> active;       // [entry] used in this step
+    std::vector<std::int64_t> mirror;       // [entry] the same tie seen from its other end
+    std::vector<float> use_probability;     // [entry] static layers: chance of use in a step
+    std::vector<double> trade;              // [entry] trade stock (trade layers)
+    std::vector<std::int32_t> slot_target;  // informal: [city * slots + k], -1 empty
     std::vector<std::uint8_t> member, member_next;  // club: [city]
     std::vector<CityId> members;                    // club: the members, in city order
     std::vector<std::int32_t> club_adopters;        // club: [solution] adopted members
@@ -124,7 +126,8 @@ class CityModel final : public Model {
   std::vector<double> belief_mean_, belief_prec_;
   std::vector<float> outcome_;               // realised this step, NaN when not paying
   std::vector<double> sig_tau_, sig_tau_y_;  // signals gathered this step
-  std::vector<float> share_, prestige_, competition_, peer_drop_;
+  std::vector<float> share_, prestige_, competition_, peer_drop_, prestige_src_;
+  std::vector<std::uint8_t> engaged_;  // [city] holds or held some solution
   std::vector<std::int32_t> count_;
   std::vector<float> threshold_;
 

@@ -57,19 +57,19 @@ struct CityRuleSpec {
 };
 
 struct TieSpec {
-  double activity = 2.0;   // rate per unit time at which a tie of weight 1 is used
-  double reinforce = 0.1;  // share of the gap to 1 that a use closes
+  double activity = 6.0;   // rate per unit time at which a tie of weight 1 is used
+  double reinforce = 0.3;  // share of the gap to 1 that a use closes
   double decay = 0.7;      // per unit time, weight lost by an unused dynamic tie (exp(-decay t))
   double conference_rate = 0.5;  // new informal contacts per city per unit time (times openness)
   double homophily = 0.7;        // chance a new contact is sought within the same continent
   std::int32_t informal_slots = 6;
-  double join_rate = 0.02;   // per unit time, a formal network's recruitment hazard at openness 1
+  double join_rate = 0.002;   // per unit time, a formal network's recruitment hazard at openness 1
   double leave_rate = 0.01;  // per unit time
 };
 
 struct NationalSpec {
   bool enabled = true;
-  double pressure_threshold = 0.25;  // population share of the country's cities that adopted
+  double pressure_threshold = 0.4;  // population share of the country's cities that adopted
   double legislative_lag = 3.0;      // time units from pressure to national adoption
   double compliance_lag = 2.0;       // time units given to cities under a mandate
   NationalForm form = NationalForm::kSubsidy;
@@ -79,9 +79,9 @@ struct NationalSpec {
 };
 
 struct EconomySpec {
-  double trade_growth = 0.15;  // per unit time on an active sister tie
-  double trade_decay = 0.3;    // per unit time without use
-  double trade_seed = 1.0;     // stock a first use creates
+  double trade_growth = 0.15;  // per unit time, times the tie's weight
+  double trade_decay = 0.3;    // per unit time, times 1 - weight
+  double trade_seed = 1.0;     // new trade per unit time on a tie of weight 1
   double gdp_benefit = 0.002;  // GDP index gained per unit of trade stock and unit time
   double jobs_per_trade = 25;  // jobs proxy per unit of trade stock
 };

@@ -749,11 +749,11 @@ Scenario fill(const Resolved& root) {
   auto& cr = sc.model.rule;
   cr.innovation = city["innovation"].d;
   cr.imitation = city["imitation"].d;
-  cr.exposure = choice<ExposureForm>(
-      city["exposure"], {{"linear", ExposureForm::kLinear},
-                         {"fractional_threshold", ExposureForm::kFractionalThreshold},
-                         {"count_threshold", ExposureForm::kCountThreshold},
-                         {"conformist", ExposureForm::kConformist}});
+  cr.exposure = choice<ExposureForm>(city["exposure"],
+                                     {{"linear", ExposureForm::kLinear},
+                                      {"fractional_threshold", ExposureForm::kFractionalThreshold},
+                                      {"count_threshold", ExposureForm::kCountThreshold},
+                                      {"conformist", ExposureForm::kConformist}});
   cr.exposure_threshold = city["exposure_threshold"].d;
   cr.exposure_count = static_cast<std::int32_t>(city["exposure_count"].i);
   cr.conformity = city["conformity"].d;
@@ -793,8 +793,8 @@ Scenario fill(const Resolved& root) {
   ns.pressure_threshold = nat["pressure_threshold"].d;
   ns.legislative_lag = nat["legislative_lag"].d;
   ns.compliance_lag = nat["compliance_lag"].d;
-  ns.form = choice<NationalForm>(nat["form"], {{"mandate", NationalForm::kMandate},
-                                              {"subsidy", NationalForm::kSubsidy}});
+  ns.form = choice<NationalForm>(
+      nat["form"], {{"mandate", NationalForm::kMandate}, {"subsidy", NationalForm::kSubsidy}});
   ns.subsidy = nat["subsidy"].d;
   ns.pressure_valve = nat["pressure_valve"].b;
   ns.valve_level = nat["valve_level"].d;
@@ -938,6 +938,72 @@ Location Scenario::where(const std::string& key) const {
   return Location{source_file, 0, 0};
 }
 
+// Overlays `top` on `base`: maps merge key by key, anything else (lists, scalars) replaces.
+void merge_into(Value& base, Value&& top) {
+  if (!base.is_map() || !top.is_map()) {
+    base = std::move(top);
+    return;
+  }
+  for (auto& e : top.entries) {
+    if (Value* existing = base.find(e.key)) {
+      merge_into(*existing, std::move(e.value));
+    } else {
+      base.entries.push_back(std::move(e));
+    }
+  }
+}
+
+constexpr int kMaxExtendsDepth = 8;
+
+// Replaces doc by the scenario it `extends` (a path relative to `base_dir`) with doc laid over
+// it, following chains. Returns the directory of the last scenario extended: relative data paths
+// are taken from there unless data_dir says otherwise.
+std::string expand_extends(Value& doc, const std::string& base_dir, Diagnostics& diags, int depth) {
+  auto it = std::find_if(doc.entries.begin(), doc.entries.end(),
+                         [](const detail::Entry& e) { return e.key == "extends"; });
+  if (it == doc.entries.end()) return base_dir;
+  const Value ext = it->value;
+  doc.entries.erase(it);
+  if (!ext.is_scalar() || ext.text.empty()) {
+    if (!ext.is_scalar())
+      diags.add(ext.where, "extends", "expected the path of a scenario file, got " + describe(ext));
+    return base_dir;
+  }
+  if (depth >= kMaxExtendsDepth) {
+    diags.add(ext.where, "extends",
+              "more than " + std::to_string(kMaxExtendsDepth) +
+                  " scenarios extend each other; is the chain circular?");
+    return base_dir;
+  }
+  fs::path path(ext.text);
+  if (path.is_relative() && base_dir != kBuiltInDataDir) path = fs::path(base_dir) / path;
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    diags.add(ext.where, "extends", "scenario file not found: " + path.lexically_normal().string());
+    return base_dir;
+  }
+  std::string text;
+  try {
+    text = read_text_file(path.string());
+  } catch (const InputError& e) {
+    for (const auto& d : e.diagnostics()) diags.add(d);
+    return base_dir;
+  }
+  const std::string shown = path.lexically_normal().string();
+  bool empty = false;
+  Value base = detail::parse_yaml(text, shown, diags, &empty);
+  if (!diags.empty()) return base_dir;
+  if (empty || !base.is_map()) {
+    diags.add(ext.where, "extends", shown + " is not a scenario (its top level is not a map)");
+    return base_dir;
+  }
+  const std::string dir = fs::absolute(path, ec).parent_path().string();
+  const std::string data_from = expand_extends(base, dir, diags, depth + 1);
+  merge_into(base, std::move(doc));
+  doc = std::move(base);
+  return data_from;
+}
+
 Scenario load_scenario_text(std::string_view text, const std::string& display_name,
                             const std::string& base_dir,
                             const std::vector<std::string>& overrides) {
@@ -959,11 +1025,13 @@ Scenario load_scenario_text(std::string_view text, const std::string& display_na
                   describe(doc));
     diags.throw_if_any();
   }
+  const std::string data_base = expand_extends(doc, base_dir, diags, 0);
+  if (!diags.empty()) diags.throw_if_any();
   for (const auto& o : overrides) apply_override(doc, o, diags);
 
   Validator validator(diags);
   Resolved root = validator.group(schema, &doc, "", doc.where, true);
-  const std::string data_dir = resolve_data_dir(root["data_dir"].s, base_dir);
+  const std::string data_dir = resolve_data_dir(root["data_dir"].s, data_base);
   cross_check(root, data_dir, diags);
   diags.throw_if_any();
 

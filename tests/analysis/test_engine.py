@@ -23,15 +23,17 @@ def test_world_file_reads_and_agrees_with_itself(world):
         if not layer.complete:
             assert len(layer.offsets) == run.n_cities + 1 and layer.offsets[-1] == len(layer.targets)
     ev = run.events
-    adoptions = ev[ev.kind_name.isin(["seed", "adopt"])]
-    assert len(adoptions) == len(ev)  # kinds 2-4 are reserved in format version 1
+    assert set(ev.kind_name) <= {"seed", "adopt", "adapt", "drop", "mandate"}
+    gains = ev[ev.kind_name.isin(["seed", "adopt", "mandate"])]
+    drops = ev[ev.kind_name == "drop"]
     for s, name in enumerate(run.solution_names):
-        steps = np.sort(adoptions[adoptions.solution == s].step.to_numpy())
-        counts = np.searchsorted(steps, np.arange(len(run.time)), side="right")
-        assert (counts == run.adopters[:, s]).all(), name
+        states = np.arange(len(run.time))
+        up = np.searchsorted(np.sort(gains[gains.solution == s].step.to_numpy()), states, side="right")
+        down = np.searchsorted(np.sort(drops[drops.solution == s].step.to_numpy()), states, side="right")
+        assert (up - down == run.adopters[:, s]).all(), name
         assert check_cascades(run, name) == [], name
     table = attribution(run)
-    assert table.values.sum() == len(ev)
+    assert table.values.sum() == len(gains)  # attribution counts adoptions (seeds included)
 
 
 def test_world_report(world, tmp_path):

@@ -168,7 +168,7 @@ TEST_CASE("The built-in default scenario runs from an empty directory", "[integr
   const auto info = io::read_run_info(dir / "world.h5");
   CHECK(info.complete);
   CHECK(info.cities > 4000);
-  CHECK(info.layers == std::vector<std::string>{"c40", "sister", "geographic"});
+  CHECK(info.layers == std::vector<std::string>{"c40", "sister", "geographic", "informal"});
   // Curitiba's BRT and the other seeds start the spread; by 2030 solutions have spread widely.
   for (auto a : info.final_adopters) CHECK(a > 10);
 }

@@ -1,3 +1,4 @@
+#include <tbb/task_arena.h>
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -121,6 +122,22 @@ TEST_CASE("build_csr on random multigraphs keeps the CSR invariants", "[unit]") 
     weights_ok = weights_ok && l.weights[it - l.targets.begin()] == w;
   }
   CHECK(weights_ok);
+}
+
+TEST_CASE("build_csr gives the same layer with its sequential and parallel fill", "[unit]") {
+  citynet::rng::Stream rng(kKey, 0, 1, citynet::rng::Purpose::kNetwork);
+  const CityId n = 20000;
+  std::vector<Edge> edges;
+  for (int k = 0; k < 400000; ++k)
+    edges.push_back({static_cast<CityId>(rng.below(n)), static_cast<CityId>(rng.below(n)),
+                     static_cast<float>(rng.below(8))});
+  Layer one, four;
+  tbb::task_arena(1).execute([&] { one = build_csr(n, edges); });
+  tbb::task_arena(4).execute([&] { four = build_csr(n, edges); });
+  check_csr_invariants(four, n);
+  CHECK(one.offsets == four.offsets);
+  CHECK(one.targets == four.targets);
+  CHECK(one.weights == four.weights);
 }
 
 TEST_CASE("build_csr rejects endpoints outside the city range", "[unit]") {

@@ -76,7 +76,7 @@ TEST_CASE("The built-in default scenario loads with its written values", "[unit]
   CHECK(sc.cities.source == CitySource::kCsv);
   CHECK(sc.cities.file == "data/world_cities.csv");
   CHECK(sc.cities.min_population == 100000.0);
-  REQUIRE(sc.layers.size() == 3);
+  REQUIRE(sc.layers.size() == 4);
   CHECK(sc.layers[0].name == "c40");
   CHECK(sc.layers[0].kind == LayerKind::kMembership);
   CHECK(sc.layers[0].city_column == "geonameid");
@@ -86,6 +86,10 @@ TEST_CASE("The built-in default scenario loads with its written values", "[unit]
   CHECK(sc.layers[2].kind == LayerKind::kGeographic);
   CHECK(sc.layers[2].radius_km == 300.0);
   CHECK(sc.layers[2].influence == 0.5);
+  CHECK(sc.layers[1].dynamic);
+  CHECK(sc.layers[1].trade);
+  CHECK(sc.layers[3].kind == LayerKind::kInformal);
+  CHECK(sc.model.country_groups_file == "data/country_groups.csv");
   REQUIRE(sc.solutions.size() == 6);
   CHECK(sc.solutions[0].name == "bus_rapid_transit");
   REQUIRE(sc.solutions[0].seeds.size() == 2);
@@ -95,12 +99,14 @@ TEST_CASE("The built-in default scenario loads with its written values", "[unit]
   CHECK(sc.solutions[0].seeds[0].id == -1);
   CHECK(sc.solutions[0].seeds[0].where.file == "<built-in>/scenarios/world.yaml");
   CHECK(sc.solutions[0].seeds[0].where.line > 0);
-  CHECK(sc.rule.kind == RuleKind::kBass);
+  CHECK(sc.rule.kind == RuleKind::kCity);
   // Calibrated values may be retuned in world.yaml; they must arrive unchanged.
   const YAML::Node written =
       YAML::Load(std::string(*citynet::embedded_file("scenarios/world.yaml")));
-  CHECK(sc.rule.p == written["rule"]["bass"]["p"].as<double>());
-  CHECK(sc.rule.q == written["rule"]["bass"]["q"].as<double>());
+  CHECK(sc.model.rule.innovation == written["city"]["innovation"].as<double>());
+  CHECK(sc.model.rule.imitation == written["city"]["imitation"].as<double>());
+  CHECK(sc.solutions[1].model.cost == written["solutions"][1]["cost"].as<double>());
+  CHECK(sc.solutions[1].model.ideal[2] == written["solutions"][1]["ideal_income"].as<double>());
   CHECK(sc.time.steps == written["time"]["steps"].as<int>());
   CHECK(sc.rule.layers.empty());
   CHECK(sc.output.compression == 4);
@@ -596,7 +602,7 @@ TEST_CASE("The parameter table covers every scenario key", "[unit]") {
   std::set<std::string> keys;
   for (const auto& p : ps) keys.insert(p.key);
   CHECK(keys.size() == ps.size());
-  CHECK(ps.size() == 58);
+  CHECK(ps.size() == 122);  // every leaf of config/defaults.yaml; update with the schema
   for (const char* k : {"name",
                         "description",
                         "seed",
@@ -675,7 +681,7 @@ TEST_CASE("The parameter table covers every scenario key", "[unit]") {
   CHECK(steps.max == 100000000.0);
   const Parameter kind = find("layers[].kind");
   CHECK(kind.required);
-  CHECK(kind.choices.size() == 8);
+  CHECK(kind.choices.size() == 9);
   CHECK(find("rule.bass.p").units == "per unit time");
   CHECK(find("layers[].radius_km").units == "km");
   CHECK(find("description").default_text == "\"\"");
