@@ -4,9 +4,11 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <signal.h>
 #include <unistd.h>
 #include <boost/program_options.hpp>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -33,6 +35,23 @@ namespace po = boost::program_options;
 using namespace citynet;
 
 namespace {
+
+// Set by SIGINT / SIGTERM: a run stops at the end of its step and says so.
+std::atomic<bool> g_stop{false};
+std::atomic<int> g_signal{0};
+
+void on_run_signal(int sig) {
+  g_signal.store(sig);
+  g_stop.store(true);
+}
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_run_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
@@ -106,6 +125,8 @@ int cmd_run(const std::vector<std::string>& args) {
       "set", po::value<std::vector<std::string>>()->composing(),
       "override a parameter, e.g. --set rule.bass.q=0.5 (repeatable)")(
       "quiet,q", "print nothing but errors")("profile", "print the time spent in each phase")(
+      "discard-interrupted",
+      "on SIGINT/SIGTERM leave no file (default: keep the steps done, marked complete = 0)")(
       "scenario", po::value<std::string>(), "scenario file");
   po::positional_options_description pos;
   pos.add("scenario", 1);
@@ -147,8 +168,17 @@ int cmd_run(const std::vector<std::string>& args) {
   options.keep_series = false;
   app::ProgressBar bar(sc.name, !quiet && app::stderr_is_terminal());
   options.on_step = [&](Step done, Step total) { bar.update(done, total); };
+  options.stop = &g_stop;
+  options.keep_interrupted = vm.count("discard-interrupted") == 0;
+  install_stop_handlers();
   const app::RunResult r = app::run_scenario(sc, options);
   bar.finish();
+  if (r.interrupted) {
+    std::fprintf(stderr, "citynet: interrupted after %d of %d steps; %s\n", r.steps_done, r.steps,
+                 r.output.empty() ? "no file was left"
+                                  : (r.output + " holds them, marked complete = 0").c_str());
+    return 128 + g_signal.load();
+  }
   if (quiet) return kExitOk;
 
   std::printf("citynet %s: scenario '%s', seed %llu, %d threads\n", kVersion, sc.name.c_str(),

@@ -62,7 +62,12 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
 
   record(engine.initialise());
   for (Step k = 0; k < scenario.time.steps; ++k) {
+    if (options.stop && options.stop->load()) {
+      result.interrupted = true;
+      break;
+    }
     record(engine.step());
+    ++result.steps_done;
     if (options.on_step) options.on_step(k + 1, scenario.time.steps);
   }
   if (!options.keep_series) {
@@ -74,10 +79,10 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
   result.setup_seconds = std::chrono::duration<double>(t1 - t0).count();
   result.step_seconds = std::chrono::duration<double>(t2 - t1).count();
   result.wall_seconds = std::chrono::duration<double>(t2 - t0).count();
-  if (writer) {
+  if (writer && (!result.interrupted || options.keep_interrupted)) {
     engine.write_final(*writer);
     writer->write_variants(engine.variants());
-    writer->finish(result.wall_seconds);
+    writer->finish(result.wall_seconds, !result.interrupted);
     result.output = writer->path();
   }
   for (std::size_t i = 0; i < timers.names().size(); ++i)

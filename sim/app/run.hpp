@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -23,6 +24,11 @@ struct RunOptions {
   bool keep_events = false;       // keep every event in memory for the caller
   // Called after every step with (steps done, steps in all).
   std::function<void(Step, Step)> on_step;
+  // Checked after every step: when it turns true (SIGINT, SIGTERM) the run stops at the end of
+  // the step. The file is then kept, marked complete = 0 with the steps done, unless
+  // keep_interrupted is false, in which case nothing is left.
+  const std::atomic<bool>* stop = nullptr;
+  bool keep_interrupted = true;
   // Called once the network is built, before the model: what-if experiments cut ties here.
   std::function<void(const model::CityTable&, net::Network&)> edit_network;
   // Called once the model is built, before the first state.
@@ -51,6 +57,8 @@ struct RunResult {
   double step_seconds = 0;   // the step loop, output included
   double wall_seconds = 0;
   std::vector<PhaseTime> phases;
+  bool interrupted = false;  // stopped early by RunOptions::stop
+  Step steps_done = 0;
 
   const std::vector<std::int32_t>& final_adopters() const { return adopters.back(); }
 };

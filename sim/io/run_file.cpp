@@ -302,12 +302,12 @@ void RunFileWriter::write_column(const std::string& path, const std::vector<doub
   h5::write_array(g.get(), name, {values.size()}, values.data(), units, description, layout_);
 }
 
-void RunFileWriter::finish(double wall_seconds) {
+void RunFileWriter::finish(double wall_seconds, bool complete) {
   if (write_events_) flush_events();
   const hid_t root = file_.get();
   h5::set_attribute<std::int32_t>(root, "steps_done", steps_written_);
   if (volatile_metadata_) h5::set_attribute<double>(root, "wall_seconds", wall_seconds);
-  h5::set_attribute<std::uint8_t>(root, "complete", 1);
+  h5::set_attribute<std::uint8_t>(root, "complete", complete ? 1 : 0);
   close_datasets();
   h5::check_status(H5Fflush(root, H5F_SCOPE_GLOBAL), "flush the output file " + partial_);
   h5::check_status(H5Fclose(file_.release()), "close the output file " + partial_);

@@ -60,7 +60,9 @@ class RunFileWriter {
   void write_column(const std::string& path, const std::vector<double>& values,
                     const std::string& units, const std::string& description);
 
-  void finish(double wall_seconds);
+  // Closes the file and gives it its final name; `complete` is false for a run stopped early
+  // (its series then end at the last step done, recorded in steps_done).
+  void finish(double wall_seconds, bool complete = true);
 
   const std::string& path() const { return path_; }
   const std::string& partial_path() const { return partial_; }
