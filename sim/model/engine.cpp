@@ -268,6 +268,26 @@ void Engine::decide_with() {
                   continue;
                 }
                 double wsum = 0.0;
+                if (S == 1) {
+                  // One solution: keep the sums in registers (the general loop below goes
+                  // through memory, as the state bytes may alias the scratch vector).
+                  const CityId* __restrict targets = layer.targets.data();
+                  const float* __restrict weights = layer.weights.data();
+                  const std::uint8_t* __restrict state = cur_.data();
+                  double acc = 0.0;
+                  std::int64_t count = 0;
+                  for (std::int64_t k = b; k < e; ++k) {
+                    const std::uint8_t a = state[targets[k]];
+                    wsum += weights[k];
+                    acc += a ? static_cast<double>(weights[k]) : 0.0;
+                    count += a;
+                  }
+                  if constexpr (R == RuleKind::kCountThreshold) sc.count[0] += count;
+                  ls[0] = wsum > 0.0 ? acc / wsum : 0.0;
+                  influence_sum += ex.influence;
+                  sc.share[0] += ex.influence * ls[0];
+                  continue;
+                }
                 std::fill(sc.acc.begin(), sc.acc.end(), 0.0);
                 for (std::int64_t k = b; k < e; ++k) {
                   const std::size_t nb = static_cast<std::size_t>(layer.targets[k]) * S;
