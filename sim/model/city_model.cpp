@@ -730,6 +730,14 @@ void CityModel::phase_decide(Step new_step) {
               break;
             }
           }
+          const double innov = R.innovation * attr_.capacity[c];
+          // Peers' adoptions move only a city that knows of the solution.
+          const double social = status_[i] == kUnaware ? 0.0 : R.imitation * F;
+          const double base = innov + social;
+          if (base <= 0) continue;
+          const double u = rng.uniform();
+          // 1 - exp(-x) <= x and g <= 2: most draws are settled without the utility.
+          if (u >= 2.0 * dt_ * base) continue;
           const double learning = R.weight_learning * (status_[i] == kUnaware ? 0.0 : net);
           const double competition = R.weight_competition * competition_[i];
           const double prestige = R.weight_prestige * prestige_[i];
@@ -738,11 +746,7 @@ void CityModel::phase_decide(Step new_step) {
           const double U =
               learning + competition + prestige + incentive - cost_term + R.utility_bias;
           const double g = 2.0 * logistic(U);
-          const double innov = R.innovation * attr_.capacity[c];
-          // Peers' adoptions move only a city that knows of the solution.
-          const double social = status_[i] == kUnaware ? 0.0 : R.imitation * F;
-          const double rate = (innov + social) * g;
-          if (rate > 0 && rng.uniform() < -std::expm1(-dt_ * rate)) {
+          if (u < -std::expm1(-dt_ * base * g)) {
             adopt = true;
             if (rng.uniform() * (innov + social) < innov) {
               mech = Mechanism::kInnovation;
@@ -943,18 +947,38 @@ void CityModel::phase_record(Step new_step) {
     for (CityId c : L.members)
       for (SolutionId s = 0; s < s_; ++s) L.club_adopters[s] += status_[idx(c, s)] == kAdopted;
   }
-  for (SolutionId s = 0; s < s_; ++s) {
-    std::int32_t aware = 0, paying = 0;
-    for (CityId c = 0; c < n_; ++c) {
-      aware += status_[idx(c, s)] != kUnaware;
-      paying += !std::isnan(outcome_[idx(c, s)]);
+  // Per-solution totals over fixed blocks of cities, summed in block order: the floating-point
+  // sum of payoffs does not depend on the threads.
+  const std::size_t S = static_cast<std::size_t>(s_);
+  constexpr CityId kBlock = 4096;
+  const CityId blocks = (n_ + kBlock - 1) / kBlock;
+  std::vector<std::int32_t> aware(static_cast<std::size_t>(blocks) * S, 0);
+  std::vector<std::int32_t> paying(static_cast<std::size_t>(blocks) * S, 0);
+  std::vector<double> payoff(static_cast<std::size_t>(blocks) * S, 0.0);
+  tbb::parallel_for(CityId{0}, blocks, [&](CityId b) {
+    const std::size_t base = static_cast<std::size_t>(b) * S;
+    for (CityId c = b * kBlock; c < std::min(n_, (b + 1) * kBlock); ++c)
+      for (std::size_t s = 0; s < S; ++s) {
+        const std::size_t i = static_cast<std::size_t>(c) * S + s;
+        aware[base + s] += status_[i] != kUnaware;
+        const float y = outcome_[i];
+        if (!std::isnan(y)) {
+          ++paying[base + s];
+          payoff[base + s] += y;
+        }
+      }
+  });
+  for (std::size_t s = 0; s < S; ++s) {
+    std::int32_t a = 0, p = 0;
+    double total = 0.0;
+    for (CityId b = 0; b < blocks; ++b) {
+      const std::size_t k = static_cast<std::size_t>(b) * S + s;
+      a += aware[k];
+      p += paying[k];
+      total += payoff[k];
     }
-    aware_[s] = aware;
-    const double total = ordered_sum(n_, [&](CityId c) {
-      const float y = outcome_[idx(c, s)];
-      return std::isnan(y) ? 0.0 : static_cast<double>(y);
-    });
-    mean_payoff_[s] = paying > 0 ? total / paying : std::numeric_limits<double>::quiet_NaN();
+    aware_[s] = a;
+    mean_payoff_[s] = p > 0 ? total / p : std::numeric_limits<double>::quiet_NaN();
   }
 }
 
