@@ -408,7 +408,8 @@ def _join_event_names(events, time, kind_names, cities, solutions, layers):
 
 # --- sweeps ---------------------------------------------------------------------------------
 
-SWEEP_FIXED_COLUMNS = ("index", "run_index", "replication", "seed", "status", "file")
+SWEEP_FIXED_COLUMNS = ("index", "run_index", "replication", "seed", "status", "file", "point",
+                       "threads", "wall_seconds", "host", "message")
 
 
 @dataclass
@@ -478,6 +479,8 @@ def open_sweep(path) -> Sweep:
                 node.visititems(lambda n, o: units.__setitem__(n.rsplit("/", 1)[-1], _text(o.attrs["units"]))
                                 if isinstance(o, h5py.Dataset) and "units" in o.attrs else None)
             declared_p = _texts(node.attrs.get("parameters", f.attrs.get("parameters", [])))
+            if not declared_p and isinstance(f.get("parameters"), h5py.Dataset):
+                declared_p = _texts(f["parameters"][()])  # citynet sweep: /parameters names them
             declared_m = _texts(node.attrs.get("metrics", f.attrs.get("metrics", [])))
             if isinstance(node, h5py.Group):
                 for sub, target in (("parameters", declared_p), ("metrics", declared_m)):

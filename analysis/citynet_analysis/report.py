@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import cascades, curves, network, plots, reality
+from . import sensitivity, cascades, curves, network, plots, reality
 from .maps import world_map
 from .readers import CitynetInputError, Run, Sweep, open_any
 from .sensitivity import mean_ci, outcome_by_parameter, sweep_difference
@@ -437,6 +437,20 @@ def sweep_report(sweep: Sweep, out_dir=None, max_metrics=6):
                       f"{first[parameter]} to {last['mean']:.3g} at {last[parameter]} "
                       f"({int(table.n.sum())} finished runs; bars: 95 % intervals over replications).")
             page.figure(fig_path, f"{metric} against {parameter}")
+    summary["sobol"] = {}
+    for metric in sweep.metrics[:max_metrics]:
+        table = sensitivity.sweep_sobol_indices(sweep, metric)
+        if table is None or not np.isfinite(table.S1).all():
+            continue
+        summary["sobol"][metric] = table.reset_index()
+        fig_path = plots.save(plots.plot_sobol(table, f"Sobol indices of {plots.label(metric)}"),
+                              out / f"sobol_{_slug(metric)}.png")
+        top = table.ST.idxmax()
+        page.heading(f"What drives {plots.label(metric)}")
+        page.text(f"{top} accounts for the most variance of {plots.label(metric)}: first-order "
+                  f"index {table.S1[top]:.2f}, total {table.ST[top]:.2f} (Saltelli 2010 and Jansen "
+                  f"estimators; bars: 95 % bootstrap intervals).")
+        page.figure(fig_path, f"Sobol indices of {metric}")
     if not summary["effects"]:
         page.text("No parameter varies across finished runs; nothing to plot.")
         if len(done) and sweep.metrics:

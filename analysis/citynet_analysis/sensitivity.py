@@ -145,3 +145,25 @@ def sweep_difference(runs_a, runs_b, metrics, level=0.95):
                          "n_a": r["n_b"], "n_b": r["n_a"], "difference": r["difference"],
                          "low": r["low"], "high": r["high"], "p": r["p"]})
     return pd.DataFrame(rows)
+
+
+def sweep_sobol_indices(sweep, metric, n_boot=200, seed=0):
+    """Sobol indices of one metric from a sweep run with ``design: {kind: saltelli}``.
+
+    citynet orders the points of that design by base sample: point j (k + 2) + b is A_j (b = 0),
+    B_j (b = 1) or A_j with parameter i taken from B_j (b = 2 + i). Replications of a point are
+    averaged first. Returns the :func:`sobol_indices` table indexed by parameter name, or None when
+    the sweep is not a Saltelli design or some points have no finished run."""
+    if str(sweep.attrs.get("design", "")) != "saltelli" or "point" not in sweep.runs:
+        return None
+    k = len(sweep.parameters)
+    done = sweep.done()
+    means = done.groupby("point")[metric].mean()
+    n_points = int(sweep.runs["point"].max()) + 1
+    if n_points % (k + 2) or len(means) != n_points:
+        return None
+    f = means.sort_index().to_numpy().reshape(-1, k + 2)
+    table = sobol_indices(f[:, 0], f[:, 1], f[:, 2:].T, n_boot=n_boot, seed=seed)
+    table.index = pd.Index(sweep.parameters, name="parameter")
+    return table
+

@@ -66,6 +66,7 @@ Commands:
   validate SCENARIO.yaml check a scenario and the data it names, run nothing
   params [--markdown]    every scenario parameter: key, type, default, units, range, doc
   info FILE.h5           what a run file holds
+  sweep SWEEP.yaml --out DIR   a parameter sweep (locally, under mpirun, or as --shard K/N)
   report RUN.h5|DIR      figures, report.html and summary.json for a run or a sweep
   compare A B            two runs (or two sweeps) side by side
   help [COMMAND]         help for a command
@@ -121,6 +122,8 @@ int cmd_run(const std::vector<std::string>& args) {
   opts.add_options()("help,h", "this help")("output,o", po::value<std::string>(),
                                             "output file (default: output.file, or NAME.h5)")(
       "seed", po::value<std::uint64_t>(), "master seed (overrides the scenario's `seed`)")(
+      "run-index", po::value<std::uint64_t>()->default_value(0),
+      "run index: with the seed it keys every random draw (run i of a sweep is --run-index i)")(
       "threads", po::value<int>()->default_value(0), "worker threads (0: every core)")(
       "set", po::value<std::vector<std::string>>()->composing(),
       "override a parameter, e.g. --set rule.bass.q=0.5 (repeatable)")(
@@ -165,6 +168,7 @@ int cmd_run(const std::vector<std::string>& args) {
                    : !sc.output.file.empty() ? sc.output.file
                                              : sc.name + ".h5";
   options.threads = used_threads;
+  options.run_index = vm["run-index"].as<std::uint64_t>();
   options.keep_series = false;
   app::ProgressBar bar(sc.name, !quiet && app::stderr_is_terminal());
   options.on_step = [&](Step done, Step total) { bar.update(done, total); };
@@ -344,6 +348,7 @@ int dispatch(int argc, char** argv) {
     if (sub == "params") return cmd_params(args);
     if (sub == "info") return cmd_info(args);
     if (sub == "report" || sub == "compare") return cmd_analysis(sub, args);
+    if (sub == "sweep") return app::sweep_command({"--help"}, argc, argv);
     throw UsageError("no command '" + sub + "'");
   }
   if (cmd == "run") return cmd_run(args);
@@ -353,8 +358,8 @@ int dispatch(int argc, char** argv) {
   if (cmd == "sweep") return app::sweep_command(args, argc, argv);
   if (cmd == "report" || cmd == "compare") return cmd_analysis(cmd, args);
   std::string msg = "unknown command '" + cmd + "'";
-  if (auto m =
-          closest_match(cmd, {"run", "validate", "params", "info", "report", "compare", "help"});
+  if (auto m = closest_match(
+          cmd, {"run", "validate", "params", "info", "sweep", "report", "compare", "help"});
       !m.empty())
     msg += " (did you mean " + m + "?)";
   throw UsageError(msg);

@@ -53,3 +53,30 @@ def test_welch_matches_scipy():
     assert r["p"] == pytest.approx(ref.pvalue, rel=1e-9)
     assert r["low"] < r["difference"] < r["high"]
     assert r["difference"] == pytest.approx(a.mean() - b.mean())
+
+
+def test_sweep_sobol_indices_on_a_saltelli_sweep_of_ishigami():
+    """A sweep table laid out as citynet's saltelli design (A, B, AB_i per base sample), with the
+    Ishigami function as the metric, gives its known indices."""
+    from pathlib import Path
+
+    from citynet_analysis.readers import Sweep
+    from citynet_analysis.sensitivity import (ishigami, ishigami_indices, saltelli_matrices,
+                                              sweep_sobol_indices)
+
+    n, k = 4096, 3
+    bounds = [(-np.pi, np.pi)] * k
+    a, b, ab = saltelli_matrices(n, bounds, seed=1)
+    rows = []
+    for j in range(n):
+        for block, x in enumerate([a[j], b[j]] + [ab[i][j] for i in range(k)]):
+            rows.append({"point": j * (k + 2) + block, "x1": x[0], "x2": x[1], "x3": x[2],
+                         "y": ishigami(np.asarray([x]))[0], "status": "done"})
+    sweep = Sweep(path=Path("sweep.h5"), attrs={"design": "saltelli"}, runs=pd.DataFrame(rows),
+                  parameters=["x1", "x2", "x3"], metrics=["y"])
+    table = sweep_sobol_indices(sweep, "y", n_boot=0)
+    exact = ishigami_indices()
+    assert list(table.index) == ["x1", "x2", "x3"]
+    assert np.allclose(table.S1.to_numpy(), exact.S1.to_numpy(), atol=0.03)
+    assert np.allclose(table.ST.to_numpy(), exact.ST.to_numpy(), atol=0.03)
+
