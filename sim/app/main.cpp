@@ -128,6 +128,9 @@ int cmd_run(const std::vector<std::string>& args) {
       "set", po::value<std::vector<std::string>>()->composing(),
       "override a parameter, e.g. --set rule.bass.q=0.5 (repeatable)")(
       "quiet,q", "print nothing but errors")("profile", "print the time spent in each phase")(
+      "reproducible",
+      "leave the thread count and wall time out of the file, so that runs of the same scenario "
+      "and seed give byte-identical files (datasets are identical either way)")(
       "discard-interrupted",
       "on SIGINT/SIGTERM leave no file (default: keep the steps done, marked complete = 0)")(
       "scenario", po::value<std::string>(), "scenario file");
@@ -169,6 +172,7 @@ int cmd_run(const std::vector<std::string>& args) {
                                              : sc.name + ".h5";
   options.threads = used_threads;
   options.run_index = vm["run-index"].as<std::uint64_t>();
+  options.volatile_metadata = vm.count("reproducible") == 0;
   options.keep_series = false;
   app::ProgressBar bar(sc.name, !quiet && app::stderr_is_terminal());
   options.on_step = [&](Step done, Step total) { bar.update(done, total); };

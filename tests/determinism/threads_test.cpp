@@ -65,6 +65,25 @@ TEST_CASE("Every classic rule gives identical series and events with 1, 2 and 8 
   }
 }
 
+TEST_CASE(
+    "With --reproducible the default scenario gives byte-identical files for 1 2 and 8 threads",
+    "[determinism]") {
+  TempDir dir;
+  std::string first;
+  for (int threads : {1, 2, 8}) {
+    const std::string out = dir / ("world-" + std::to_string(threads) + ".h5");
+    const auto r = run_citynet("run --quiet --reproducible --threads " + std::to_string(threads) +
+                               " --set time.steps=60 -o " + shell_quote(out));
+    REQUIRE(r.exit_code == 0);
+    const std::string bytes = testing::read_file(out);
+    REQUIRE(bytes.size() > 100000);
+    if (first.empty())
+      first = bytes;
+    else
+      CHECK(bytes == first);
+  }
+}
+
 TEST_CASE("The default scenario writes identical datasets with 1, 2 and 8 threads",
           "[determinism]") {
   TempDir dir;
