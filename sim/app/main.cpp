@@ -9,14 +9,17 @@
 #include <boost/program_options.hpp>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "app/checkpoint.hpp"
 #include "app/progress.hpp"
 #include "app/questions.hpp"
 #include "app/run.hpp"
@@ -117,6 +120,23 @@ std::string human_bytes(std::uintmax_t b) {
   return buf;
 }
 
+// A run killed with SIGKILL leaves OUTPUT.partial-PID behind; a resumed run removes those whose
+// process is gone.
+void remove_stale_partials(const std::string& output) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path out(output);
+  const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
+  const std::string prefix = out.filename().string() + ".partial-";
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+      fs::remove(e.path(), ec);
+  }
+}
+
 int cmd_run(const std::vector<std::string>& args) {
   po::options_description opts("citynet run [SCENARIO.yaml] [options]");
   opts.add_options()("help,h", "this help")("output,o", po::value<std::string>(),
@@ -128,6 +148,12 @@ int cmd_run(const std::vector<std::string>& args) {
       "set", po::value<std::vector<std::string>>()->composing(),
       "override a parameter, e.g. --set rule.bass.q=0.5 (repeatable)")(
       "quiet,q", "print nothing but errors")("profile", "print the time spent in each phase")(
+      "checkpoint-every", po::value<int>()->default_value(0),
+      "write a checkpoint every N steps (0: none); a killed run continues with --resume")(
+      "checkpoint", po::value<std::string>(),
+      "checkpoint file (default: OUTPUT.ckpt, with OUTPUT.ckpt.journal beside it)")(
+      "resume", po::value<std::string>(),
+      "continue the run of this checkpoint (scenario, seed and output come from it)")(
       "reproducible",
       "leave the thread count and wall time out of the file, so that runs of the same scenario "
       "and seed give byte-identical files (datasets are identical either way)")(
@@ -148,7 +174,16 @@ int cmd_run(const std::vector<std::string>& args) {
   const bool quiet = vm.count("quiet") > 0;
   std::vector<std::string> sets;
   if (vm.count("set")) sets = vm["set"].as<std::vector<std::string>>();
-  const scenario::Scenario sc = load(vm, sets);
+  std::optional<app::Checkpoint> resume;
+  if (vm.count("resume")) {
+    if (vm.count("scenario") || !sets.empty() || vm.count("seed"))
+      throw UsageError("--resume takes the scenario, seed and overrides from the checkpoint");
+    resume = app::read_checkpoint(vm["resume"].as<std::string>());
+  }
+  const scenario::Scenario sc =
+      resume ? scenario::load_scenario_text(resume->scenario_yaml,
+                                            resume->scenario_name + " (from the checkpoint)", "")
+             : load(vm, sets);
 
   const int used_threads = threads > 0 ? threads : tbb::info::default_concurrency();
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
@@ -173,6 +208,19 @@ int cmd_run(const std::vector<std::string>& args) {
   options.threads = used_threads;
   options.run_index = vm["run-index"].as<std::uint64_t>();
   options.volatile_metadata = vm.count("reproducible") == 0;
+  const int every = vm["checkpoint-every"].as<int>();
+  if (every < 0) throw UsageError("--checkpoint-every must be 0 (none) or more steps");
+  options.checkpoint_every = every;
+  options.checkpoint_path =
+      vm.count("checkpoint") ? vm["checkpoint"].as<std::string>() : options.output + ".ckpt";
+  if (resume) {
+    options.output = resume->output;
+    options.run_index = resume->run_index;
+    options.volatile_metadata = resume->volatile_metadata;
+    options.checkpoint_path = vm["resume"].as<std::string>();
+    options.resume = &*resume;
+    remove_stale_partials(options.output);
+  }
   options.keep_series = false;
   app::ProgressBar bar(sc.name, !quiet && app::stderr_is_terminal());
   options.on_step = [&](Step done, Step total) { bar.update(done, total); };

@@ -1,8 +1,13 @@
 #include "app/run.hpp"
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
+#include "app/checkpoint.hpp"
+#include "core/error.hpp"
 #include "io/run_file.hpp"
 #include "model/cities.hpp"
 #include "model/model.hpp"
@@ -60,14 +65,65 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
     }
   };
 
-  record(engine.initialise());
-  for (Step k = 0; k < scenario.time.steps; ++k) {
+  // Checkpoints: the journal records the output as it is appended; a resumed run replays it up
+  // to the checkpoint into its new file, then loads the model's state and goes on.
+  std::unique_ptr<std::ofstream> journal;
+  const bool checkpointing = options.checkpoint_every > 0 && writer;
+  const std::string journal_file = journal_path(options.checkpoint_path);
+  Step first = 0;
+  if (options.resume) {
+    const Checkpoint& ck = *options.resume;
+    if (writer) {
+      std::ifstream in(journal_path(options.checkpoint_path), std::ios::binary);
+      if (!in)
+        throw InputError(Location{options.checkpoint_path, 0, 0}, "",
+                         "its journal " + journal_path(options.checkpoint_path) + " is missing");
+      writer->replay_journal(in, ck.journal_end, journal_path(options.checkpoint_path));
+    }
+    std::istringstream state(ck.model_state);
+    engine.load_state(state, options.checkpoint_path);
+    first = ck.step;
+    result.event_count = ck.event_count;
+    result.steps_done = ck.step;
+    if (checkpointing) {
+      std::filesystem::resize_file(journal_file, ck.journal_end);
+      journal = std::make_unique<std::ofstream>(journal_file, std::ios::binary | std::ios::app);
+    }
+  } else if (checkpointing) {
+    journal = std::make_unique<std::ofstream>(journal_file, std::ios::binary | std::ios::trunc);
+  }
+  if (checkpointing) {
+    if (!*journal) throw RunError("cannot write the checkpoint journal " + journal_file);
+    writer->set_journal(journal.get());
+  }
+  auto checkpoint = [&](Step done) {
+    journal->flush();
+    if (!*journal) throw RunError("cannot write the checkpoint journal " + journal_file);
+    Checkpoint ck;
+    ck.scenario_yaml = scenario.resolved_yaml;
+    ck.scenario_name = scenario.source_file;
+    ck.run_index = options.run_index;
+    ck.volatile_metadata = options.volatile_metadata;
+    ck.output = options.output;
+    ck.step = done;
+    ck.journal_end = static_cast<std::uint64_t>(journal->tellp());
+    ck.event_count = result.event_count;
+    std::ostringstream state;
+    engine.save_state(state);
+    ck.model_state = state.str();
+    write_checkpoint(options.checkpoint_path, ck);
+  };
+
+  if (!options.resume) record(engine.initialise());
+  for (Step k = first; k < scenario.time.steps; ++k) {
     if (options.stop && options.stop->load()) {
       result.interrupted = true;
       break;
     }
     record(engine.step());
     ++result.steps_done;
+    if (checkpointing && (k + 1) % options.checkpoint_every == 0 && k + 1 < scenario.time.steps)
+      checkpoint(k + 1);
     if (options.on_step) options.on_step(k + 1, scenario.time.steps);
   }
   if (!options.keep_series) {
@@ -82,8 +138,17 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
   if (writer && (!result.interrupted || options.keep_interrupted)) {
     engine.write_final(*writer);
     writer->write_variants(engine.variants());
+    if (journal) {
+      writer->set_journal(nullptr);
+      journal.reset();
+    }
     writer->finish(result.wall_seconds, !result.interrupted);
     result.output = writer->path();
+    if ((checkpointing || options.resume) && !result.interrupted) {
+      std::error_code ec;
+      std::filesystem::remove(options.checkpoint_path, ec);
+      std::filesystem::remove(journal_file, ec);
+    }
   }
   for (std::size_t i = 0; i < timers.names().size(); ++i)
     result.phases.push_back({timers.names()[i], timers.seconds()[i]});

@@ -15,6 +15,8 @@
 
 namespace citynet::app {
 
+struct Checkpoint;
+
 struct RunOptions {
   std::string output;             // file to write; empty = no file
   std::uint64_t run_index = 0;    // with the scenario's seed, derives the run key
@@ -29,6 +31,12 @@ struct RunOptions {
   // keep_interrupted is false, in which case nothing is left.
   const std::atomic<bool>* stop = nullptr;
   bool keep_interrupted = true;
+  // Checkpoints every this many steps (0: none) to checkpoint_path, with its journal beside it;
+  // both are removed when the run completes.
+  Step checkpoint_every = 0;
+  std::string checkpoint_path;
+  // Continue the run of this checkpoint instead of starting at state 0.
+  const struct Checkpoint* resume = nullptr;
   // Called once the network is built, before the model: what-if experiments cut ties here.
   std::function<void(const model::CityTable&, net::Network&)> edit_network;
   // Called once the model is built, before the first state.

@@ -7,6 +7,7 @@
 
 #include "citynet/version.hpp"
 #include "core/error.hpp"
+#include "io/binary.hpp"
 
 namespace citynet::io {
 
@@ -161,7 +162,75 @@ void RunFileWriter::write_static(const Meta& meta, const model::CityTable& citie
   }
 }
 
+namespace {
+enum JournalRecord : std::uint8_t {
+  kJournalEvents = 1,
+  kJournalState = 2,
+  kJournalSeries = 3,
+  kJournalSnapshot = 4,
+  kJournalMark = 5,
+};
+}  // namespace
+
+void RunFileWriter::replay_journal(std::istream& journal, std::uint64_t end,
+                                   const std::string& name) {
+  BinaryIn in(journal, name);
+  std::ostream* keep = journal_;
+  journal_ = nullptr;  // the records are in the journal already
+  while (static_cast<std::uint64_t>(journal.tellg()) < end) {
+    std::uint8_t type = 0;
+    in.get(type);
+    switch (type) {
+      case kJournalEvents: {
+        std::vector<model::Event> events;
+        in.get(events);
+        append_events(events);
+        break;
+      }
+      case kJournalState: {
+        double time = 0;
+        std::vector<std::int32_t> adopters;
+        in.get(time);
+        in.get(adopters);
+        append_state(time, adopters);
+        break;
+      }
+      case kJournalSeries: {
+        std::int32_t id = 0;
+        std::vector<double> row;
+        in.get(id);
+        in.get(row);
+        append_series(id, row);
+        break;
+      }
+      case kJournalSnapshot: {
+        std::int32_t id = 0;
+        std::vector<float> row;
+        in.get(id);
+        in.get(row);
+        append_snapshot(id, row);
+        break;
+      }
+      case kJournalMark: {
+        Step step = 0;
+        in.get(step);
+        mark_snapshot(step);
+        break;
+      }
+      default:
+        in.fail();
+    }
+  }
+  journal_ = keep;
+}
+
 void RunFileWriter::append_state(double time, const std::vector<std::int32_t>& adopters) {
+  if (journal_) {
+    BinaryOut out(*journal_);
+    out.put(std::uint8_t{kJournalState});
+    out.put(time);
+    out.put(adopters);
+  }
   time_.append(&time, 1);
   adopters_.append(adopters.data(), 1);
   ++steps_written_;
@@ -169,6 +238,11 @@ void RunFileWriter::append_state(double time, const std::vector<std::int32_t>& a
 
 void RunFileWriter::append_events(const std::vector<model::Event>& events) {
   if (!write_events_) return;
+  if (journal_) {
+    BinaryOut out(*journal_);
+    out.put(std::uint8_t{kJournalEvents});
+    out.put(events);
+  }
   pending_.insert(pending_.end(), events.begin(), events.end());
   if (pending_.size() >= 65536) flush_events();
 }
@@ -203,6 +277,12 @@ int RunFileWriter::add_series(const std::string& name, std::size_t width, const 
 }
 
 void RunFileWriter::append_series(int id, const std::vector<double>& row) {
+  if (journal_) {
+    BinaryOut out(*journal_);
+    out.put(std::uint8_t{kJournalSeries});
+    out.put(static_cast<std::int32_t>(id));
+    out.put(row);
+  }
   extra_series_.at(static_cast<std::size_t>(id)).append(row.data(), 1);
 }
 
@@ -219,6 +299,12 @@ int RunFileWriter::add_snapshot(const std::string& name, std::size_t width,
 }
 
 void RunFileWriter::append_snapshot(int id, const std::vector<float>& row) {
+  if (journal_) {
+    BinaryOut out(*journal_);
+    out.put(std::uint8_t{kJournalSnapshot});
+    out.put(static_cast<std::int32_t>(id));
+    out.put(row);
+  }
   auto& d = snapshots_.at(static_cast<std::size_t>(id));
   if (row.empty()) {
     const float zero = 0.0f;
@@ -229,6 +315,11 @@ void RunFileWriter::append_snapshot(int id, const std::vector<float>& row) {
 }
 
 void RunFileWriter::mark_snapshot(Step step) {
+  if (journal_) {
+    BinaryOut out(*journal_);
+    out.put(std::uint8_t{kJournalMark});
+    out.put(step);
+  }
   snapshot_step_.append(&step, 1);
 }
 

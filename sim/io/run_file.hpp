@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -64,6 +66,12 @@ class RunFileWriter {
   // (its series then end at the last step done, recorded in steps_done).
   void finish(double wall_seconds, bool complete = true);
 
+  // Checkpointing: every append below is also recorded in `journal`, so that a resumed run can
+  // replay the output it had written and go on to a file identical to an uninterrupted run's.
+  void set_journal(std::ostream* journal) { journal_ = journal; }
+  // Replays the records of a journal up to byte `end` (appends made in the same order and sizes).
+  void replay_journal(std::istream& journal, std::uint64_t end, const std::string& name);
+
   const std::string& path() const { return path_; }
   const std::string& partial_path() const { return partial_; }
 
@@ -90,6 +98,7 @@ class RunFileWriter {
   std::int32_t steps_written_ = -1;
   bool finished_ = false;
   bool volatile_metadata_ = true;
+  std::ostream* journal_ = nullptr;
 };
 
 // What `citynet info` shows. Throws InputError (exit 2) for a file that is missing, not HDF5, not

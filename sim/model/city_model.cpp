@@ -10,6 +10,7 @@
 #include <map>
 
 #include "core/embedded.hpp"
+#include "io/binary.hpp"
 #include "io/csv.hpp"
 #include "io/run_file.hpp"
 #include "model/engine.hpp"
@@ -1091,6 +1092,84 @@ void CityModel::write_final(io::RunFileWriter& w) {
       "gdp_index", [&](CityId c) { return gdp_[c]; }, "index (1 at the start)",
       "GDP index at the end of the run");
   w.write_national(national_events_, attr_.countries);
+}
+
+void CityModel::save_state(std::ostream& out) const {
+  io::BinaryOut b(out);
+  b.put(step_);
+  b.put(static_cast<std::uint64_t>(next_seed_));
+  b.put(status_);
+  b.put(variant_);
+  b.put(active_from_);
+  b.put(adopt_step_);
+  b.put(mandated_);
+  b.put(belief_mean_);
+  b.put(belief_prec_);
+  b.put(outcome_);
+  b.put(gdp_);
+  b.put(adopters_);
+  b.put(aware_);
+  b.put(mean_payoff_);
+  b.put(national_state_);
+  b.put(national_since_);
+  b.put(national_events_);
+  b.put(variants_);
+  for (const auto& L : ties_) {
+    b.put(L.weight);
+    b.put(L.active);
+    b.put(L.trade);
+    b.put(L.slot_target);
+    b.put(L.member);
+    b.put(L.club_adopters);
+  }
+}
+
+void CityModel::load_state(std::istream& in, const std::string& name) {
+  io::BinaryIn b(in, name);
+  std::uint64_t next_seed = 0;
+  const std::size_t slots = status_.size();
+  b.get(step_);
+  b.get(next_seed);
+  b.get(status_);
+  b.get(variant_);
+  b.get(active_from_);
+  b.get(adopt_step_);
+  b.get(mandated_);
+  b.get(belief_mean_);
+  b.get(belief_prec_);
+  b.get(outcome_);
+  b.get(gdp_);
+  b.get(adopters_);
+  b.get(aware_);
+  b.get(mean_payoff_);
+  b.get(national_state_);
+  b.get(national_since_);
+  b.get(national_events_);
+  b.get(variants_);
+  for (auto& L : ties_) {
+    const std::size_t entries = L.weight.size();
+    b.get(L.weight);
+    b.get(L.active);
+    b.get(L.trade);
+    b.get(L.slot_target);
+    b.get(L.member);
+    b.get(L.club_adopters);
+    if (L.weight.size() != entries) b.fail();
+    if (L.club) {
+      L.members.clear();
+      for (CityId c = 0; c < n_; ++c)
+        if (L.member[c]) L.members.push_back(c);
+      L.club_size = static_cast<std::int32_t>(L.members.size());
+      L.member_next = L.member;
+    }
+  }
+  if (status_.size() != slots || variant_.size() != slots ||
+      gdp_.size() != static_cast<std::size_t>(n_))
+    b.fail();
+  next_seed_ = static_cast<std::size_t>(next_seed);
+  status_next_ = status_;
+  variant_next_ = variant_;
+  active_from_next_ = active_from_;
 }
 
 std::unique_ptr<Model> make_model(const scenario::Scenario& scenario, const CityTable& cities,

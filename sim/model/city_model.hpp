@@ -44,6 +44,8 @@ class CityModel final : public Model {
   void declare_output(io::RunFileWriter& writer) override;
   void write_state(io::RunFileWriter& writer) override;
   void write_final(io::RunFileWriter& writer) override;
+  void save_state(std::ostream& out) const override;
+  void load_state(std::istream& in, const std::string& name) override;
 
   // Cuts city c off for what-if experiments: it joins no network and makes or receives no
   // informal contacts (its existing ties are removed from the network beforehand).

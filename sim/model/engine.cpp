@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "io/binary.hpp"
 #include "model/seeds.hpp"
 #include "rng/stream.hpp"
 
@@ -107,6 +108,36 @@ const std::vector<Event>& Engine::step() {
     cur_.swap(next_);
   }
   return events_;
+}
+
+void Engine::save_state(std::ostream& out) const {
+  io::BinaryOut b(out);
+  b.put(step_);
+  b.put(static_cast<std::uint64_t>(next_seed_));
+  b.put(cur_);
+  b.put(adopted_step_);
+  b.put(adopters_);
+  b.put(adopter_list_);
+  std::vector<std::uint64_t> begins(new_begin_.begin(), new_begin_.end());
+  b.put(begins);
+}
+
+void Engine::load_state(std::istream& in, const std::string& name) {
+  io::BinaryIn b(in, name);
+  std::uint64_t next_seed = 0;
+  std::vector<std::uint64_t> begins;
+  b.get(step_);
+  b.get(next_seed);
+  b.get(cur_);
+  b.get(adopted_step_);
+  b.get(adopters_);
+  b.get(adopter_list_);
+  b.get(begins);
+  if (cur_.size() != next_.size() || adopted_step_.size() != next_.size() ||
+      adopters_.size() != static_cast<std::size_t>(s_) || begins.size() != new_begin_.size())
+    b.fail();
+  next_seed_ = static_cast<std::size_t>(next_seed);
+  new_begin_.assign(begins.begin(), begins.end());
 }
 
 void Engine::apply_seeds(Step step) {

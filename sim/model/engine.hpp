@@ -38,6 +38,8 @@ class Engine final : public Model {
   Step adopted_step(CityId c, SolutionId s) const { return adopted_step_[index(c, s)]; }
   PhaseTimers& timers() override { return timers_; }
   std::vector<VariantRow> variants() const override { return variants_; }
+  void save_state(std::ostream& out) const override;
+  void load_state(std::istream& in, const std::string& name) override;
 
  private:
   struct ExposureLayer {

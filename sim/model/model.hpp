@@ -2,7 +2,9 @@
 
 #include <array>
 #include <cstdint>
+#include <istream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -59,6 +61,12 @@ class Model {
   virtual void declare_output(io::RunFileWriter& writer) { (void)writer; }
   virtual void write_state(io::RunFileWriter& writer) { (void)writer; }
   virtual void write_final(io::RunFileWriter& writer) { (void)writer; }
+
+  // The whole dynamic state, for checkpoints: a model built from the same scenario, cities and
+  // network that loads it continues exactly where the saved one was. Random numbers need no
+  // state: every draw is keyed by (run key, step, city, purpose).
+  virtual void save_state(std::ostream& out) const = 0;
+  virtual void load_state(std::istream& in, const std::string& name) = 0;
 };
 
 // The model the scenario's rule asks for.

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/ids.hpp"
+
+namespace citynet::app {
+
+// A run's checkpoint (`citynet run --checkpoint-every N`): the resolved scenario, where the run
+// stood, the model's state, and how far the journal of the output it had written reaches. With
+// the journal (PATH.journal) it lets `citynet run --resume PATH` continue to a file identical to
+// that of an uninterrupted run.
+struct Checkpoint {
+  std::string scenario_yaml;  // the resolved scenario (data_dir absolute or <built-in>)
+  std::string scenario_name;  // what errors call it
+  std::uint64_t run_index = 0;
+  bool volatile_metadata = true;
+  std::string output;  // the run file being written
+  Step step = 0;       // states done: the next step computes state step + 1
+  std::uint64_t journal_end = 0;
+  std::int64_t event_count = 0;
+  std::string model_state;
+};
+
+// Written to PATH.tmp and renamed, so a checkpoint on disk is always whole.
+void write_checkpoint(const std::string& path, const Checkpoint& c);
+// Throws InputError naming the file when it is missing, not a checkpoint, or damaged.
+Checkpoint read_checkpoint(const std::string& path);
+std::string journal_path(const std::string& checkpoint_path);
+
+}  // namespace citynet::app
