@@ -18,6 +18,12 @@ class PhaseTimers {
   const std::vector<std::string>& names() const { return names_; }
   const std::vector<double>& seconds() const { return seconds_; }
   void charge(int phase, double s) { seconds_[phase] += s; }
+  // Runs f, charging its wall time to `phase`.
+  template <class F>
+  void run(int phase, F&& f) {
+    Scope scope(*this, phase);
+    f();
+  }
 
   class Scope {
    public:

@@ -294,40 +294,20 @@ const std::vector<Event>& CityModel::initialise() {
 const std::vector<Event>& CityModel::step() {
   events_.clear();
   const Step next = step_ + 1;
-  {
-    PhaseTimers::Scope t(timers_, phase_[0]);
-    phase_ties(next);
-  }
-  {
-    PhaseTimers::Scope t(timers_, phase_[1]);
-    phase_outcomes(next);
-  }
-  {
-    PhaseTimers::Scope t(timers_, phase_[2]);
-    phase_observe(next);
-  }
-  {
-    PhaseTimers::Scope t(timers_, phase_[3]);
-    phase_learn();
-  }
-  {
-    PhaseTimers::Scope t(timers_, phase_[4]);
+  timers_.run(phase_[0], [&] { phase_ties(next); });
+  timers_.run(phase_[1], [&] { phase_outcomes(next); });
+  timers_.run(phase_[2], [&] { phase_observe(next); });
+  timers_.run(phase_[3], [&] { phase_learn(); });
+  timers_.run(phase_[4], [&] {
     phase_decide(next);
     apply_seeds(next);
-  }
-  {
-    PhaseTimers::Scope t(timers_, phase_[5]);
-    phase_national(next);
-  }
-  {
-    PhaseTimers::Scope t(timers_, phase_[6]);
-    phase_economy();
-  }
-  {
-    PhaseTimers::Scope t(timers_, phase_[7]);
+  });
+  timers_.run(phase_[5], [&] { phase_national(next); });
+  timers_.run(phase_[6], [&] { phase_economy(); });
+  timers_.run(phase_[7], [&] {
     step_ = next;
     phase_record(next);
-  }
+  });
   return events_;
 }
 

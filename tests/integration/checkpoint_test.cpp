@@ -1,18 +1,12 @@
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/process.hpp"
-
-extern char** environ;
 
 using citynet::testing::read_file;
 using citynet::testing::run_citynet;
@@ -20,27 +14,6 @@ using citynet::testing::shell_quote;
 using citynet::testing::source_path;
 using citynet::testing::TempDir;
 namespace fs = std::filesystem;
-
-namespace {
-
-// Runs `citynet run ARGS` and kills it with SIGKILL once `wait_for` exists (plus `extra_ms`).
-void run_and_kill(std::vector<std::string> args, const std::string& wait_for, int extra_ms) {
-  args.insert(args.begin(), {CITYNET_BINARY, "run"});
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  REQUIRE(posix_spawn(&pid, CITYNET_BINARY, nullptr, nullptr, argv.data(), environ) == 0);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(wait_for) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  std::this_thread::sleep_for(std::chrono::milliseconds(extra_ms));
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-}
-
-}  // namespace
 
 TEST_CASE("A run killed with SIGKILL resumes from its checkpoint to an identical file",
           "[integration]") {
@@ -61,7 +34,9 @@ TEST_CASE("A run killed with SIGKILL resumes from its checkpoint to an identical
       for (const char* a : {"--quiet", "--reproducible", "--checkpoint-every", "20", "-o"})
         args.emplace_back(a);
       args.push_back(part);
-      run_and_kill(args, part + ".ckpt", extra_ms);
+      args.insert(args.begin(), "run");
+      citynet::testing::run_citynet_and_signal(
+          args, [&] { return fs::exists(part + ".ckpt"); }, SIGKILL, extra_ms);
       INFO("scenario" << common << ", killed " << extra_ms << " ms after the first checkpoint");
       if (fs::exists(part)) continue;  // it finished before the kill: nothing to resume
       REQUIRE(fs::exists(part + ".ckpt"));

@@ -1,7 +1,14 @@
 #pragma once
 
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <thread>
+#include <vector>
 
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +16,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+
+extern char** environ;
 
 namespace citynet::testing {
 
@@ -61,6 +70,26 @@ inline ProcessResult run_citynet(const std::string& args, const std::string& cwd
   r.out = read_file(out);
   r.err = read_file(err);
   return r;
+}
+
+// Starts the citynet binary with `args`, waits until `ready()` holds (60 s at most) and `extra_ms`
+// more, sends `sig`, and returns the exit code (128 + signal when it was killed by one).
+inline int run_citynet_and_signal(std::vector<std::string> args, const std::function<bool()>& ready,
+                                  int sig, int extra_ms = 0) {
+  args.insert(args.begin(), CITYNET_BINARY);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, CITYNET_BINARY, nullptr, nullptr, argv.data(), environ) != 0) return -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!ready() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(extra_ms));
+  kill(pid, sig);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 inline std::string source_path(const std::string& rel) {
