@@ -194,27 +194,31 @@ void channels(const scenario::Scenario& sc, const QuestionOptions& qo) {
       "Question: how fast does %s spread through city networks compared with the national "
       "channel?\nTime to 50 %% of cities adopting, %d runs each:\n",
       name.c_str(), reps);
-  for (const Variant* v : {&both, &peers, &national})
-    std::printf(
-        "  %-22s reached 50 %% in %d of %d runs, on average in %s; %s %% of cities at the "
-        "end\n",
-        v->name, count_of(v->t50), reps, fmt(mean_of(v->t50)).c_str(),
-        fmt(100 * mean_of(v->final_share)).c_str());
+  for (const Variant* v : {&both, &peers, &national}) {
+    std::printf("  %-22s reached 50 %% in %d of %d runs", v->name, count_of(v->t50), reps);
+    if (count_of(v->t50) > 0) std::printf(", on average in %s", fmt(mean_of(v->t50)).c_str());
+    std::printf("; %s %% of cities at the end\n", fmt(100 * mean_of(v->final_share)).c_str());
+  }
   const double a = mean_of(peers.t50), b = mean_of(national.t50);
+  const std::string pa = std::to_string(count_of(peers.t50)) + " of " + std::to_string(reps);
+  const std::string pb = std::to_string(count_of(national.t50)) + " of " + std::to_string(reps);
   std::printf("Answer: ");
   if (!std::isnan(a) && !std::isnan(b))
-    std::printf("city networks alone reach 50 %% %s %ss %s than the national channel alone.\n",
-                fmt(std::abs(b - a)).c_str(), sc.time.unit.c_str(), a < b ? "sooner" : "later");
+    std::printf(
+        "city networks alone reach 50 %% %s %ss %s than the national channel alone "
+        "(reached in %s and %s runs).\n",
+        fmt(std::abs(b - a)).c_str(), sc.time.unit.c_str(), a < b ? "sooner" : "later", pa.c_str(),
+        pb.c_str());
   else if (!std::isnan(a))
     std::printf(
-        "city networks alone reach 50 %% by %s; the national channel alone never does "
-        "(%s %% at the end).\n",
-        fmt(a).c_str(), fmt(100 * mean_of(national.final_share)).c_str());
+        "city networks alone reach 50 %% by %s in %s runs; the national channel alone "
+        "never does (%s %% at the end).\n",
+        fmt(a).c_str(), pa.c_str(), fmt(100 * mean_of(national.final_share)).c_str());
   else if (!std::isnan(b))
     std::printf(
-        "the national channel alone reaches 50 %% by %s; city networks alone never do "
-        "(%s %% at the end).\n",
-        fmt(b).c_str(), fmt(100 * mean_of(peers.final_share)).c_str());
+        "the national channel alone reaches 50 %% by %s in %s runs; city networks alone "
+        "never do (%s %% at the end).\n",
+        fmt(b).c_str(), pb.c_str(), fmt(100 * mean_of(peers.final_share)).c_str());
   else
     std::printf(
         "neither channel alone reaches 50 %%: %s %% with city networks, %s %% with the "
