@@ -14,6 +14,6 @@ struct QuestionOptions {
 
 // Runs the comparison a question scenario names (question.kind) with question.replications runs
 // per variant, and prints the answer in plain words and numbers on stdout.
-void answer_question(const scenario::Scenario& scenario, const QuestionOptions& options);
+void answer_question(const scenario::Scenario& sc, const QuestionOptions& qo);
 
 }  // namespace citynet::app

@@ -164,7 +164,7 @@ int cmd_merge(const std::string& out, bool quiet) {
     std::printf("wrote %s: %lld runs, %lld done, %lld failed, %lld not done\n",
                 dir.index_file().c_str(), static_cast<long long>(sweep.runs()),
                 static_cast<long long>(c.done), static_cast<long long>(c.failed),
-                static_cast<long long>(c.running + c.todo));
+                static_cast<long long>(c.running) + static_cast<long long>(c.todo));
   return kExitOk;
 }
 
@@ -257,7 +257,7 @@ int finish(const Sweep& sweep, const SweepDir& dir, const RunArgs& a, const Prep
     std::printf("sweep '%s': %lld runs: %lld done, %lld failed, %lld not done; index %s\n",
                 sweep.name.c_str(), static_cast<long long>(p.scope.size()),
                 static_cast<long long>(c.done), static_cast<long long>(c.failed),
-                static_cast<long long>(c.todo + c.running), index.c_str());
+                static_cast<long long>(c.todo) + static_cast<long long>(c.running), index.c_str());
     if (ran > 0 && seconds > 0)
       std::printf("ran %lld runs in %.1f s (%.1f runs/min)\n", static_cast<long long>(ran), seconds,
                   60.0 * static_cast<double>(ran) / seconds);

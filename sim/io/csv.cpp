@@ -4,6 +4,8 @@
 #include <cmath>
 #include <utility>
 
+#include "io/text.hpp"
+
 namespace citynet::io {
 
 namespace {
@@ -115,6 +117,9 @@ class Reader {
 CsvTable CsvTable::parse(std::string_view text, const std::string& display_name) {
   CsvTable t;
   t.file_ = display_name;
+  // Checked first and alone: in a file of another encoding every later message would be noise.
+  if (const auto bad = check_utf8_text(text))
+    throw InputError(Location{display_name, bad->line, bad->column}, "", bad->message);
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
 
   Reader reader(text, t.file_);

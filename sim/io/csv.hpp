@@ -12,7 +12,8 @@ namespace citynet::io {
 
 // A small CSV table read whole: header row plus data rows. Accepts a UTF-8 byte-order mark,
 // Windows line endings, a missing final newline, blank lines (skipped) and double-quoted fields
-// (with "" for a quote). A row with the wrong number of fields is an error naming its line.
+// (with "" for a quote). A row with the wrong number of fields is an error naming its line, and so
+// is text that is not UTF-8 (io/text.hpp): names end up in the output file as UTF-8 strings.
 class CsvTable {
  public:
   // Throws InputError (file and line) on malformed text or an empty file.

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <numbers>
 #include <optional>
@@ -151,6 +152,21 @@ void check(bool ok, const scenario::Scenario& s, const std::string& key, const s
   if (!ok) throw InputError(s.where(key), key, msg);
 }
 
+// Far beyond any real network of cities (the world scenario has a few million ties); a layer
+// costs about 44 bytes per tie while it is built, so the limit keeps a typo in mean_degree or
+// cities.count from exhausting memory before anything is reported.
+constexpr double kMaxTies = 5e8;
+
+// Checks the number of undirected ties a generated layer is expected to have.
+void check_tie_count(double ties, const scenario::Scenario& s, const std::string& key) {
+  if (ties <= kMaxTies) return;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3g", ties);
+  throw InputError(s.where(key), key,
+                   std::string("the layer would have about ") + buf +
+                       " ties, more than the supported 5e8; lower it or cities.count");
+}
+
 std::string text(double v) {
   std::string out = std::to_string(v);
   while (out.size() > 1 && out.back() == '0') out.pop_back();
@@ -194,11 +210,17 @@ Network build_network(const scenario::Scenario& s, const model::CityTable& citie
       case LayerKind::kErdosRenyi:
         check(std::isfinite(spec.mean_degree) && spec.mean_degree >= 0.0, s, key + ".mean_degree",
               text(spec.mean_degree) + " is not a degree (>= 0)");
+        check_tie_count(
+            0.5 * static_cast<double>(n) * std::min(spec.mean_degree, static_cast<double>(n)), s,
+            key + ".mean_degree");
         layer = erdos_renyi(n, spec.mean_degree, run_key, id);
         break;
       case LayerKind::kRingLattice:
         check(std::isfinite(spec.mean_degree) && spec.mean_degree >= 0.0, s, key + ".mean_degree",
               text(spec.mean_degree) + " is not a degree (>= 0)");
+        check_tie_count(
+            0.5 * static_cast<double>(n) * std::min(spec.mean_degree, static_cast<double>(n)), s,
+            key + ".mean_degree");
         layer = ring_lattice(n, spec.mean_degree);
         break;
       case LayerKind::kWattsStrogatz:
@@ -206,11 +228,15 @@ Network build_network(const scenario::Scenario& s, const model::CityTable& citie
               text(spec.mean_degree) + " is not a degree (>= 0)");
         check(spec.rewire >= 0.0 && spec.rewire <= 1.0, s, key + ".rewire",
               text(spec.rewire) + " is not a probability in [0, 1]");
+        check_tie_count(
+            0.5 * static_cast<double>(n) * std::min(spec.mean_degree, static_cast<double>(n)), s,
+            key + ".mean_degree");
         layer = watts_strogatz(n, spec.mean_degree, spec.rewire, run_key, id);
         break;
       case LayerKind::kBarabasiAlbert:
         check(spec.attach >= 1, s, key + ".attach",
               std::to_string(spec.attach) + ": a new city attaches with at least one tie");
+        check_tie_count(static_cast<double>(n) * spec.attach, s, key + ".attach");
         layer = barabasi_albert(n, spec.attach, run_key, id);
         break;
       case LayerKind::kGeographic:

@@ -27,7 +27,6 @@ constexpr std::string_view kDefaultScenario = "scenarios/world.yaml";
 constexpr std::string_view kOverrideFile = "--set";
 // Whole-document problems have no key of their own; this names them in messages.
 constexpr std::string_view kDocumentKey = "scenario";
-constexpr std::uintmax_t kMaxScenarioBytes = 64u << 20;
 
 std::string child_path(const std::string& path, const std::string& name) {
   return path.empty() ? name : path + "." + name;
@@ -392,7 +391,7 @@ void relocate(Value& v, const Location& where) {
 void apply_override(Value& root, const std::string& text, Diagnostics& diags) {
   const Location here{std::string(kOverrideFile), 0, 0};
   const auto eq = text.find('=');
-  auto trim = [](std::string s) {
+  auto trim = [](const std::string& s) {
     const auto b = s.find_first_not_of(" \t");
     const auto e = s.find_last_not_of(" \t");
     return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
@@ -915,14 +914,21 @@ std::string read_text_file(const std::string& path) {
   if (fs::is_directory(p, ec))
     throw InputError({path, 0, 0}, "", "is a directory, not a scenario file");
   if (!fs::exists(p, ec)) throw InputError({path, 0, 0}, "", "scenario file not found");
-  if (fs::file_size(p, ec) > kMaxScenarioBytes)
+  // Refused before it is read: the parser would refuse it anyway (detail::kMaxTextBytes).
+  if (const auto size = fs::file_size(p, ec); !ec && size > detail::kMaxTextBytes)
     throw InputError({path, 0, 0}, "",
-                     "the file is larger than 64 MB; a scenario is a short text file");
+                     "the file holds " + std::to_string(size) + " bytes, more than the " +
+                         std::to_string(detail::kMaxTextBytes >> 20) +
+                         " MB a scenario may have; a scenario is a short text file");
   std::ifstream in(p, std::ios::binary);
   if (!in) throw InputError({path, 0, 0}, "", "cannot read the scenario file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  // A pipe or a device (/dev/zero) has no size: read one byte beyond the limit at most, which
+  // the parser then refuses.
+  std::string text(detail::kMaxTextBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw InputError({path, 0, 0}, "", "cannot read the scenario file");
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return text;
 }
 
 }  // namespace
@@ -998,7 +1004,7 @@ std::string expand_extends(Value& doc, const std::string& base_dir, Diagnostics&
     return base_dir;
   }
   const std::string dir = fs::absolute(path, ec).parent_path().string();
-  const std::string data_from = expand_extends(base, dir, diags, depth + 1);
+  std::string data_from = expand_extends(base, dir, diags, depth + 1);
   merge_into(base, std::move(doc));
   doc = std::move(base);
   return data_from;

@@ -166,7 +166,7 @@ std::string allowed_text(const SchemaNode& n) {
   return range_text(n);
 }
 
-std::string markdown_cell(std::string s) {
+std::string markdown_cell(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c == '|')
@@ -198,12 +198,12 @@ std::string format_number(double x) {
   return std::string(buf, r.ptr);
 }
 
-std::string range_text(const SchemaNode& n) {
-  const std::string lo = n.min ? format_number(*n.min) : "";
-  const std::string hi = n.max ? format_number(*n.max) : "";
-  if (n.min && n.max) return (n.min_exclusive ? "> " + lo + ", <= " : lo + " .. ") + hi;
-  if (n.min) return (n.min_exclusive ? "> " : ">= ") + lo;
-  if (n.max) return "<= " + hi;
+std::string range_text(const SchemaNode& leaf) {
+  const std::string lo = leaf.min ? format_number(*leaf.min) : "";
+  const std::string hi = leaf.max ? format_number(*leaf.max) : "";
+  if (leaf.min && leaf.max) return (leaf.min_exclusive ? "> " + lo + ", <= " : lo + " .. ") + hi;
+  if (leaf.min) return (leaf.min_exclusive ? "> " : ">= ") + lo;
+  if (leaf.max) return "<= " + hi;
   return {};
 }
 

@@ -1,9 +1,16 @@
 #include "scenario/yaml_tree.hpp"
 
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <exception>
+#include <optional>
+#include <sstream>
 #include <unordered_map>
+
+#include "io/text.hpp"
 
 namespace citynet::scenario::detail {
 
@@ -134,14 +141,125 @@ class Converter {
   bool aborted_ = false;
 };
 
+// Sees the events of one document without building nodes: whether it is a bare null and where
+// it starts.
+class DocumentScanner : public YAML::EventHandler {
+ public:
+  void reset() {
+    events_ = 0;
+    only_null_ = true;
+    start_.reset();
+  }
+  bool only_null() const { return only_null_ && events_ == 1; }
+  const std::optional<YAML::Mark>& start() const { return start_; }
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { seen(mark, true); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { seen(mark, false); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    seen(mark, false);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    seen(mark, false);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    seen(mark, false);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void seen(const YAML::Mark& mark, bool null) {
+    if (!start_) start_ = mark;
+    ++events_;
+    only_null_ = only_null_ && null;
+  }
+
+  std::size_t events_ = 0;
+  bool only_null_ = true;
+  std::optional<YAML::Mark> start_;
+};
+
+// Counts the documents of `text`, up to three, and returns the start of the second, if any.
+// yaml-cpp 0.7 meets a ',', ']' or '}' outside a flow collection at the top level by reporting an
+// empty document without consuming the token, forever: YAML::LoadAll then allocates nodes until
+// memory runs out. Two empty documents in a row at the same place are that loop, reported here
+// as the syntax error it is.
+struct DocumentCount {
+  std::size_t documents = 0;
+  std::optional<YAML::Mark> second;
+  std::optional<YAML::Mark> stuck_at;
+};
+
+DocumentCount count_documents(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentScanner scan;
+  DocumentCount count;
+  std::optional<YAML::Mark> last_null;
+  while (count.documents < 3) {
+    scan.reset();
+    if (!parser.HandleNextDocument(scan)) break;
+    ++count.documents;
+    if (count.documents == 2) count.second = scan.start();
+    if (!scan.only_null()) {
+      last_null.reset();
+      continue;
+    }
+    const YAML::Mark& at = *scan.start();
+    if (last_null && last_null->pos == at.pos) {
+      count.stuck_at = at;
+      break;
+    }
+    last_null = at;
+  }
+  return count;
+}
+
 }  // namespace
 
 Value parse_yaml(std::string_view text, const std::string& display_name, Diagnostics& diags,
                  bool* empty) {
   if (empty) *empty = false;
-  std::vector<YAML::Node> docs;
+  if (text.size() > kMaxTextBytes) {
+    diags.add({display_name, 0, 0}, "yaml",
+              "the file holds " + std::to_string(text.size()) + " bytes, more than the " +
+                  std::to_string(kMaxTextBytes >> 20) +
+                  " MB a scenario may have; a scenario is a short text file");
+    return {};
+  }
+  if (const auto bad = io::check_utf8_text(text)) {
+    diags.add({display_name, bad->line, bad->column}, "yaml", bad->message);
+    return {};
+  }
+  const std::string owned(text);
+  DocumentCount count;
+  YAML::Node doc;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    count = count_documents(owned);
+    if (count.stuck_at) {
+      const YAML::Mark& m = *count.stuck_at;
+      const char c = m.pos >= 0 && static_cast<std::size_t>(m.pos) < owned.size()
+                         ? owned[static_cast<std::size_t>(m.pos)]
+                         : '?';
+      diags.add({display_name, m.line + 1, m.column + 1}, "yaml",
+                std::string("unexpected '") + c +
+                    "' here: ',', ']' and '}' belong inside a [list] or {map} written on one line");
+      return {};
+    }
+    if (count.documents > 0) doc = YAML::Load(owned);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp says only "bad file" when its own nesting guard trips.
+    Location where{display_name, 0, 0};
+    if (!e.mark.is_null()) where = {display_name, e.mark.line + 1, e.mark.column + 1};
+    diags.add(where, "yaml",
+              "nested " + std::to_string(e.depth()) +
+                  " levels deep or more; a scenario needs only a few (an unclosed '[' or '{'?)");
+    return {};
   } catch (const YAML::Exception& e) {
     Location where{display_name, 0, 0};
     if (!e.mark.is_null()) where = {display_name, e.mark.line + 1, e.mark.column + 1};
@@ -151,17 +269,18 @@ Value parse_yaml(std::string_view text, const std::string& display_name, Diagnos
     diags.add({display_name, 0, 0}, "yaml", std::string("cannot read the YAML: ") + e.what());
     return {};
   }
-  if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
+  if (count.documents == 0 || (count.documents == 1 && doc.IsNull())) {
     if (empty) *empty = true;
     return {};
   }
   Converter converter(display_name, diags);
-  if (docs.size() > 1) {
-    diags.add(converter.location(docs[1].Mark()), "yaml",
+  if (count.documents > 1) {
+    diags.add(count.second ? converter.location(*count.second) : Location{display_name, 0, 0},
+              "yaml",
               "the file holds more than one YAML document ('---'); keep one scenario per file");
   }
   try {
-    return converter.convert(docs[0], 0, "");
+    return converter.convert(doc, 0, "");
   } catch (const std::exception& e) {
     diags.add({display_name, 0, 0}, "yaml", std::string("cannot read the YAML: ") + e.what());
     return {};

@@ -40,10 +40,15 @@ struct Entry {
 // Limits that keep hostile or broken input from exhausting the stack or the memory.
 inline constexpr int kMaxDepth = 64;
 inline constexpr std::size_t kMaxNodes = 1'000'000;
+// A scenario is a few kilobytes. yaml-cpp needs about 250 bytes of memory and a few microseconds
+// per value, so a megabyte of text is already a second and a quarter of a gigabyte at worst;
+// larger files are refused before they are parsed.
+inline constexpr std::size_t kMaxTextBytes = 1u << 20;
 
-// Parses `text` (one YAML document). Syntax errors, excessive nesting or size, duplicate keys and
-// non-scalar keys are added to `diags` (key "yaml" for syntax errors); the returned tree holds
-// what could be read. `empty` is set when the text holds no document at all.
+// Parses `text` (one YAML document of UTF-8 text). Text that is too large or not UTF-8, syntax
+// errors, excessive nesting or size, duplicate keys and non-scalar keys are added to `diags` (key
+// "yaml" for syntax errors); the returned tree holds what could be read. `empty` is set when the
+// text holds no document at all.
 Value parse_yaml(std::string_view text, const std::string& display_name, Diagnostics& diags,
                  bool* empty = nullptr);
 

@@ -179,8 +179,8 @@ bool RunQueue::closed() const {
   return closed_;
 }
 
-WorkerPool::WorkerPool(int jobs, std::function<std::optional<std::int64_t>()> next,
-                       std::function<void(std::int64_t)> run) {
+WorkerPool::WorkerPool(int jobs, const std::function<std::optional<std::int64_t>()>& next,
+                       const std::function<void(std::int64_t)>& run) {
   active_ = jobs;
   for (int j = 0; j < jobs; ++j)
     threads_.emplace_back([this, next, run] {

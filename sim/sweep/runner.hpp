@@ -64,8 +64,8 @@ class RunQueue {
 // work) and running them with `run`. `run` must not throw.
 class WorkerPool {
  public:
-  WorkerPool(int jobs, std::function<std::optional<std::int64_t>()> next,
-             std::function<void(std::int64_t)> run);
+  WorkerPool(int jobs, const std::function<std::optional<std::int64_t>()>& next,
+             const std::function<void(std::int64_t)>& run);
   ~WorkerPool();
   void join();
   bool finished() const { return active_.load() == 0; }

@@ -28,7 +28,8 @@ using scenario::detail::Value;
 
 constexpr std::int64_t kMaxRuns = 10'000'000;
 constexpr std::size_t kMaxPointProblems = 10;
-constexpr std::uintmax_t kMaxSweepBytes = 64u << 20;
+// The YAML reader refuses more anyway; refusing it here avoids reading it.
+constexpr std::uintmax_t kMaxSweepBytes = scenario::detail::kMaxTextBytes;
 
 const std::vector<std::string> kTopKeys = {"name",         "description", "scenario", "seed",
                                            "replications", "set",         "design"};
@@ -257,7 +258,9 @@ std::string read_text_file(const std::string& path) {
   if (!fs::exists(p, ec)) throw InputError({path, 0, 0}, "", "sweep file not found");
   if (fs::file_size(p, ec) > kMaxSweepBytes)
     throw InputError({path, 0, 0}, "",
-                     "the file is larger than 64 MB; a sweep is a short text file");
+                     "the file is larger than " + std::to_string(kMaxSweepBytes >> 20) +
+                         " MB; a sweep is a short text file (use a design rather than listing "
+                         "millions of points)");
   std::ifstream in(p, std::ios::binary);
   if (!in) throw InputError({path, 0, 0}, "", "cannot read the sweep file");
   std::ostringstream ss;

@@ -1,7 +1,7 @@
 #include "sweep/store.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): kill() is POSIX, not in <csignal>
 #include <sys/file.h>
 #include <unistd.h>
 
