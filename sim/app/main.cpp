@@ -1,6 +1,7 @@
 #include <tbb/global_control.h>
 #include <tbb/info.h>
 
+#include <hdf5.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -420,6 +421,9 @@ int dispatch(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A file HDF5 could not close (a full disk) makes its exit-time cleanup crash; the partial
+  // file is already removed by then, so that cleanup is skipped.
+  H5dont_atexit();
   // Notes go to stderr so that stdout carries only the results a script may parse.
   auto logger = spdlog::stderr_color_mt("citynet");
   logger->set_pattern("citynet: %l: %v");

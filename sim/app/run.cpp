@@ -59,9 +59,14 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
     }
     if (writer) {
       PhaseTimers::Scope t(timers, phase_write);
-      writer->append_events(events);
-      writer->append_state(engine.time(), engine.adopters());
-      engine.write_state(*writer);
+      try {
+        writer->append_events(events);
+        writer->append_state(engine.time(), engine.adopters());
+        engine.write_state(*writer);
+      } catch (const RunError& e) {
+        throw RunError("cannot write " + options.output + ": " + e.what() +
+                       " (is the disk full?); no file was left under that name");
+      }
     }
   };
 
