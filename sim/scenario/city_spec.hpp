@@ -63,15 +63,15 @@ struct TieSpec {
   double conference_rate = 0.5;  // new informal contacts per city per unit time (times openness)
   double homophily = 0.7;        // chance a new contact is sought within the same continent
   std::int32_t informal_slots = 6;
-  double join_rate = 0.002;   // per unit time, a formal network's recruitment hazard at openness 1
+  double join_rate = 0.002;  // per unit time, a formal network's recruitment hazard at openness 1
   double leave_rate = 0.01;  // per unit time
 };
 
 struct NationalSpec {
   bool enabled = true;
   double pressure_threshold = 0.4;  // population share of the country's cities that adopted
-  double legislative_lag = 3.0;      // time units from pressure to national adoption
-  double compliance_lag = 2.0;       // time units given to cities under a mandate
+  double legislative_lag = 3.0;     // time units from pressure to national adoption
+  double compliance_lag = 2.0;      // time units given to cities under a mandate
   NationalForm form = NationalForm::kSubsidy;
   double subsidy = 0.5;         // share of the cost the nation pays
   bool pressure_valve = false;  // local adoption relieves national urgency
