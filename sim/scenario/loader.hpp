@@ -14,7 +14,8 @@ namespace citynet::scenario {
 
 // A scenario file on disk. Data paths inside it are relative to its directory unless `data_dir`
 // says otherwise.
-Scenario load_scenario_file(const std::string& path, const std::vector<std::string>& overrides = {});
+Scenario load_scenario_file(const std::string& path,
+                            const std::vector<std::string>& overrides = {});
 
 // Scenario text; `display_name` is what errors call it and `base_dir` is where its data lives.
 Scenario load_scenario_text(std::string_view text, const std::string& display_name,

@@ -10,7 +10,7 @@ namespace citynet::scenario {
 // list items are written with "[]", e.g. "layers[].kind".
 struct Parameter {
   std::string key;
-  std::string type;  // int, double, bool, string, choice, list, string_list
+  std::string type;          // int, double, bool, string, choice, list, string_list
   std::string default_text;  // as YAML text; empty when there is no default
   std::string units;
   std::optional<double> min, max;
