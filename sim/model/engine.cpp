@@ -5,7 +5,10 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 
 #include "io/binary.hpp"
 #include "model/seeds.hpp"
@@ -16,7 +19,7 @@ namespace citynet::model {
 using scenario::RuleKind;
 
 Engine::Engine(const scenario::Scenario& scenario, const CityTable& cities,
-               const net::Network& network, std::uint64_t run_key)
+               const net::Network& network, std::uint64_t run_key, Kernel kernel)
     : network_(network),
       rule_(scenario.rule),
       run_key_(run_key),
@@ -25,8 +28,13 @@ Engine::Engine(const scenario::Scenario& scenario, const CityTable& cities,
       dt_(scenario.time.dt),
       start_(scenario.time.start) {
   const std::size_t slots = static_cast<std::size_t>(n_) * static_cast<std::size_t>(s_);
-  cur_.assign(slots, 0);
-  next_.assign(slots, 0);
+  // Row widths of 1, 2, 4 or a multiple of 8 bytes, so that the bit-sliced kernel reads a row as
+  // one machine word.
+  const auto bytes = static_cast<std::size_t>((s_ + 7) / 8);
+  row_bytes_ = bytes <= 1 ? 1 : bytes <= 2 ? 2 : bytes <= 4 ? 4 : (bytes + 7) / 8 * 8;
+  const std::size_t words = (static_cast<std::size_t>(n_) * row_bytes_ + 7) / 8;
+  cur_.assign(words, 0);
+  next_.assign(words, 0);
   adopted_step_.assign(slots, -1);
   adopters_.assign(s_, 0);
   adopter_list_.resize(s_);
@@ -57,11 +65,12 @@ Engine::Engine(const scenario::Scenario& scenario, const CityTable& cities,
     variants_.push_back(v);
   }
   draw_thresholds(scenario.rule);
+  if (kernel == Kernel::kAuto) prepare_bitsliced();
 }
 
 void Engine::draw_thresholds(const scenario::RuleSpec& rule) {
   if (rule.kind != RuleKind::kFractionalThreshold) return;
-  threshold_.assign(cur_.size(), 0.0f);
+  threshold_.assign(adopted_step_.size(), 0.0f);
   tbb::parallel_for(tbb::blocked_range<CityId>(0, n_), [&](const tbb::blocked_range<CityId>& r) {
     for (CityId c = r.begin(); c != r.end(); ++c) {
       rng::Stream rng(run_key_, 0, static_cast<std::uint32_t>(c), rng::Purpose::kThreshold);
@@ -114,7 +123,11 @@ void Engine::save_state(std::ostream& out) const {
   io::BinaryOut b(out);
   b.put(step_);
   b.put(static_cast<std::uint64_t>(next_seed_));
-  b.put(cur_);
+  // One byte per slot: the checkpoint format predates the bit rows and does not depend on them.
+  std::vector<std::uint8_t> state(adopted_step_.size());
+  for (CityId c = 0; c < n_; ++c)
+    for (SolutionId s = 0; s < s_; ++s) state[index(c, s)] = bit(row(cur_, c), s) ? 1 : 0;
+  b.put(state);
   b.put(adopted_step_);
   b.put(adopters_);
   b.put(adopter_list_);
@@ -126,16 +139,21 @@ void Engine::load_state(std::istream& in, const std::string& name) {
   io::BinaryIn b(in, name);
   std::uint64_t next_seed = 0;
   std::vector<std::uint64_t> begins;
+  std::vector<std::uint8_t> state;
   b.get(step_);
   b.get(next_seed);
-  b.get(cur_);
+  b.get(state);
   b.get(adopted_step_);
   b.get(adopters_);
   b.get(adopter_list_);
   b.get(begins);
-  if (cur_.size() != next_.size() || adopted_step_.size() != next_.size() ||
-      adopters_.size() != static_cast<std::size_t>(s_) || begins.size() != new_begin_.size())
+  if (state.size() != adopted_step_.size() || adopters_.size() != static_cast<std::size_t>(s_) ||
+      begins.size() != new_begin_.size())
     b.fail();
+  std::fill(cur_.begin(), cur_.end(), 0);
+  for (CityId c = 0; c < n_; ++c)
+    for (SolutionId s = 0; s < s_; ++s)
+      if (state[index(c, s)]) set_bit(row(cur_, c), s);
   next_seed_ = static_cast<std::size_t>(next_seed);
   new_begin_.assign(begins.begin(), begins.end());
 }
@@ -146,9 +164,8 @@ void Engine::apply_seeds(Step step) {
   std::vector<Event> seeded;
   while (next_seed_ < seeds_.size() && seeds_[next_seed_].step <= step) {
     const auto& sd = seeds_[next_seed_++];
-    const std::size_t i = index(sd.city, sd.solution);
-    if (next_[i] || cur_[i]) continue;
-    next_[i] = 1;
+    if (bit(row(next_, sd.city), sd.solution) || bit(row(cur_, sd.city), sd.solution)) continue;
+    set_bit(row(next_, sd.city), sd.solution);
     seeded.push_back({step, sd.city, sd.solution, EventKind::kSeed, -1, -1});
   }
   events_.insert(events_.end(), seeded.begin(), seeded.end());
@@ -175,10 +192,16 @@ void Engine::decide() {
       decide_with<RuleKind::kBass>();
       break;
     case RuleKind::kFractionalThreshold:
-      decide_with<RuleKind::kFractionalThreshold>();
+      if (bitsliced_)
+        decide_bitsliced_any();
+      else
+        decide_with<RuleKind::kFractionalThreshold>();
       break;
     case RuleKind::kCountThreshold:
-      decide_with<RuleKind::kCountThreshold>();
+      if (bitsliced_)
+        decide_bitsliced_any();
+      else
+        decide_with<RuleKind::kCountThreshold>();
       break;
     case RuleKind::kIndependentCascade:
       decide_with<RuleKind::kIndependentCascade>();
@@ -223,19 +246,18 @@ void Engine::decide_with() {
       tbb::blocked_range<CityId>(0, n_, 256), [&](const tbb::blocked_range<CityId>& r) {
         Scratch& sc = scratch.local();
         for (CityId c = r.begin(); c != r.end(); ++c) {
-          const std::size_t row = static_cast<std::size_t>(c) * S;
-          std::size_t open = 0;
-          for (std::size_t s = 0; s < S; ++s) {
-            next_[row + s] = cur_[row + s];
-            open += cur_[row + s] == 0;
-          }
-          if (open == 0) continue;
+          const unsigned char* have = row(cur_, c);
+          unsigned char* out = row(next_, c);
+          std::memcpy(out, have, row_bytes_);
+          std::size_t held = 0;
+          for (std::size_t b = 0; b < row_bytes_; ++b) held += std::popcount(have[b]);
+          if (held == S) continue;
 
           if constexpr (R == RuleKind::kIndependentCascade) {
             // Each city adopted in the previous step has one chance per tie, drawn here on the
             // receiving side in a fixed (layer, tie) order.
             for (std::size_t s = 0; s < S; ++s) {
-              if (cur_[row + s]) continue;
+              if (bit(have, static_cast<SolutionId>(s))) continue;
               rng::Stream rng(run_key_, new_step, static_cast<std::uint32_t>(c),
                               rng::Purpose::kCascade, static_cast<std::uint32_t>(s));
               bool done = false;
@@ -250,7 +272,7 @@ void Engine::decide_with() {
                       std::pow(1.0 - rule_.transmission, static_cast<double>(fresh));
                   if (rng.uniform() < 1.0 - miss) {
                     const CityId src = list[new_begin_[s] + rng.below(fresh)];
-                    next_[row + s] = 1;
+                    set_bit(out, static_cast<SolutionId>(s));
                     sc.events.push_back(
                         {new_step, c, static_cast<SolutionId>(s), EventKind::kAdopt, src, ex.id});
                     done = true;
@@ -262,7 +284,7 @@ void Engine::decide_with() {
                   if (adopted_step_[static_cast<std::size_t>(j) * S + s] != step) continue;
                   const double p = std::min(1.0, rule_.transmission * layer.weights[e]);
                   if (rng.uniform() < p) {
-                    next_[row + s] = 1;
+                    set_bit(out, static_cast<SolutionId>(s));
                     sc.events.push_back(
                         {new_step, c, static_cast<SolutionId>(s), EventKind::kAdopt, j, ex.id});
                     done = true;
@@ -288,7 +310,7 @@ void Engine::decide_with() {
                   continue;
                 }
                 for (std::size_t s = 0; s < S; ++s) {
-                  const std::int64_t others = adopters_[s] - cur_[row + s];
+                  const std::int64_t others = adopters_[s] - bit(have, static_cast<SolutionId>(s));
                   ls[s] = static_cast<double>(others) / denom_complete;
                   sc.count[s] += others;
                 }
@@ -301,10 +323,12 @@ void Engine::decide_with() {
                 double wsum = 0.0;
                 if (S == 1) {
                   // One solution: keep the sums in registers (the general loop below goes
-                  // through memory, as the state bytes may alias the scratch vector).
+                  // through memory, as the state bytes may alias the scratch vector). A row is
+                  // one byte holding 0 or 1.
                   const CityId* __restrict targets = layer.targets.data();
                   const float* __restrict weights = layer.weights.data();
-                  const std::uint8_t* __restrict state = cur_.data();
+                  const auto* __restrict state =
+                      reinterpret_cast<const unsigned char*>(cur_.data());
                   double acc = 0.0;
                   std::int64_t count = 0;
                   for (std::int64_t k = b; k < e; ++k) {
@@ -321,13 +345,18 @@ void Engine::decide_with() {
                 }
                 std::fill(sc.acc.begin(), sc.acc.end(), 0.0);
                 for (std::int64_t k = b; k < e; ++k) {
-                  const std::size_t nb = static_cast<std::size_t>(layer.targets[k]) * S;
+                  const unsigned char* nb = row(cur_, layer.targets[k]);
                   const double w = layer.weights[k];
                   wsum += w;
-                  for (std::size_t s = 0; s < S; ++s) {
-                    sc.acc[s] += w * cur_[nb + s];
-                    if constexpr (R == RuleKind::kCountThreshold) sc.count[s] += cur_[nb + s];
-                  }
+                  // Only the neighbour's adopted solutions add to the sums (adding 0 would not
+                  // change them).
+                  for (std::size_t byte = 0; byte < row_bytes_; ++byte)
+                    for (unsigned bits = nb[byte]; bits != 0; bits &= bits - 1) {
+                      const std::size_t s =
+                          byte * 8 + static_cast<std::size_t>(std::countr_zero(bits));
+                      sc.acc[s] += w;
+                      if constexpr (R == RuleKind::kCountThreshold) ++sc.count[s];
+                    }
                 }
                 for (std::size_t s = 0; s < S; ++s) ls[s] = wsum > 0.0 ? sc.acc[s] / wsum : 0.0;
               }
@@ -338,7 +367,7 @@ void Engine::decide_with() {
               for (std::size_t s = 0; s < S; ++s) sc.share[s] /= influence_sum;
 
             for (std::size_t s = 0; s < S; ++s) {
-              if (cur_[row + s]) continue;
+              if (bit(have, static_cast<SolutionId>(s))) continue;
               bool adopt = false;
               bool innovation = false;
               rng::Stream rng(run_key_, new_step, static_cast<std::uint32_t>(c),
@@ -349,12 +378,13 @@ void Engine::decide_with() {
                 adopt = rng.uniform() < -std::expm1(-dt * rate);
                 innovation = adopt && rng.uniform() * rate < rule_.p;
               } else if constexpr (R == RuleKind::kFractionalThreshold) {
-                adopt = sc.share[s] > 0.0 && sc.share[s] >= threshold_[row + s];
+                adopt = sc.share[s] > 0.0 &&
+                        sc.share[s] >= threshold_[index(c, static_cast<SolutionId>(s))];
               } else {
                 adopt = sc.count[s] > 0 && sc.count[s] >= rule_.count_k;
               }
               if (!adopt) continue;
-              next_[row + s] = 1;
+              set_bit(out, static_cast<SolutionId>(s));
               Event ev{new_step, c, static_cast<SolutionId>(s), EventKind::kAdopt, -1, -1};
               if (innovation) ev.mechanism = Mechanism::kInnovation;
               if (!innovation) {
@@ -379,12 +409,12 @@ void Engine::decide_with() {
                     } else {
                       double total = 0.0;
                       for (std::int64_t k = layer.offsets[c]; k < layer.offsets[c + 1]; ++k)
-                        total += layer.weights[k] *
-                                 cur_[static_cast<std::size_t>(layer.targets[k]) * S + s];
+                        if (bit(row(cur_, layer.targets[k]), static_cast<SolutionId>(s)))
+                          total += layer.weights[k];
                       double t2 = rng.uniform() * total;
                       for (std::int64_t k = layer.offsets[c]; k < layer.offsets[c + 1]; ++k) {
                         const CityId j = layer.targets[k];
-                        if (!cur_[static_cast<std::size_t>(j) * S + s]) continue;
+                        if (!bit(row(cur_, j), static_cast<SolutionId>(s))) continue;
                         ev.source = j;
                         t2 -= layer.weights[k];
                         if (t2 < 0.0) break;
@@ -392,32 +422,7 @@ void Engine::decide_with() {
                     }
                   }
                 } else {
-                  // Thresholds: credit the tie to the neighbour that adopted last (it tipped the
-                  // city), earliest layer first on ties.
-                  Step best = -1;
-                  for (std::size_t li = 0; li < L; ++li) {
-                    const net::Layer& layer = *exposure_[li].layer;
-                    if (layer.complete) {
-                      const auto& list = adopter_list_[s];
-                      if (!list.empty()) {
-                        const CityId j = list.back();
-                        if (adopted_step_[static_cast<std::size_t>(j) * S + s] > best) {
-                          best = adopted_step_[static_cast<std::size_t>(j) * S + s];
-                          ev.source = j;
-                          ev.layer = exposure_[li].id;
-                        }
-                      }
-                      continue;
-                    }
-                    for (std::int64_t k = layer.offsets[c]; k < layer.offsets[c + 1]; ++k) {
-                      const std::size_t j = static_cast<std::size_t>(layer.targets[k]) * S + s;
-                      if (cur_[j] && adopted_step_[j] > best) {
-                        best = adopted_step_[j];
-                        ev.source = layer.targets[k];
-                        ev.layer = exposure_[li].id;
-                      }
-                    }
-                  }
+                  credit_last_adopter(ev);
                 }
               }
               sc.events.push_back(ev);
@@ -429,6 +434,303 @@ void Engine::decide_with() {
     events_.insert(events_.end(), sc.events.begin(), sc.events.end());
     sc.events.clear();
   }
+}
+
+void Engine::credit_last_adopter(Event& ev) const {
+  // Thresholds: credit the tie to the neighbour that adopted last (it tipped the city), earliest
+  // layer first on ties.
+  const CityId c = ev.city;
+  const SolutionId s = ev.solution;
+  Step best = -1;
+  for (const auto& ex : exposure_) {
+    const net::Layer& layer = *ex.layer;
+    if (layer.complete) {
+      const auto& list = adopter_list_[s];
+      if (!list.empty() && adopted_step_[index(list.back(), s)] > best) {
+        best = adopted_step_[index(list.back(), s)];
+        ev.source = list.back();
+        ev.layer = ex.id;
+      }
+      continue;
+    }
+    for (std::int64_t k = layer.offsets[c]; k < layer.offsets[c + 1]; ++k) {
+      const CityId j = layer.targets[k];
+      if (bit(row(cur_, j), s) && adopted_step_[index(j, s)] > best) {
+        best = adopted_step_[index(j, s)];
+        ev.source = j;
+        ev.layer = ex.id;
+      }
+    }
+  }
+}
+
+namespace {
+
+// Neighbour counts are held in bit planes; a degree needs bit_width(degree) of them.
+constexpr int kMaxPlanes = 32;
+
+template <class Word>
+Word load_word(const unsigned char* p) {
+  Word w;
+  std::memcpy(&w, p, sizeof(Word));
+  return w;
+}
+
+template <class Word>
+void store_word(unsigned char* p, Word w) {
+  std::memcpy(p, &w, sizeof(Word));
+}
+
+// Adds the rows of cities targets[b..e) into the bit-sliced counters plane[0..planes): a
+// ripple-carry add per tie. With P > 0 the plane count is P, fixed at compile time, and the
+// planes stay in registers; P = 0 takes `planes` at run time.
+template <class Word, int P>
+void add_rows(int planes, Word* plane, const unsigned char* __restrict rows,
+              const CityId* __restrict targets, std::int64_t b, std::int64_t e) {
+  const int count = P > 0 ? P : planes;
+  Word p[P > 0 ? P : kMaxPlanes];
+  for (int i = 0; i < count; ++i) p[i] = plane[i];
+  for (std::int64_t k = b; k < e; ++k) {
+    Word carry = load_word<Word>(rows + static_cast<std::size_t>(targets[k]) * sizeof(Word));
+    for (int i = 0; i < count; ++i) {
+      const Word t = static_cast<Word>(p[i] & carry);
+      p[i] = static_cast<Word>(p[i] ^ carry);
+      carry = t;
+    }
+  }
+  for (int i = 0; i < count; ++i) plane[i] = p[i];
+}
+
+template <class Word>
+void add_rows_any(int planes, Word* plane, const unsigned char* rows, const CityId* targets,
+                  std::int64_t b, std::int64_t e) {
+  switch (planes) {
+    case 0:
+      return;
+    case 1:
+      return add_rows<Word, 1>(planes, plane, rows, targets, b, e);
+    case 2:
+      return add_rows<Word, 2>(planes, plane, rows, targets, b, e);
+    case 3:
+      return add_rows<Word, 3>(planes, plane, rows, targets, b, e);
+    case 4:
+      return add_rows<Word, 4>(planes, plane, rows, targets, b, e);
+    case 5:
+      return add_rows<Word, 5>(planes, plane, rows, targets, b, e);
+    case 6:
+      return add_rows<Word, 6>(planes, plane, rows, targets, b, e);
+    case 7:
+      return add_rows<Word, 7>(planes, plane, rows, targets, b, e);
+    case 8:
+      return add_rows<Word, 8>(planes, plane, rows, targets, b, e);
+    default:
+      return add_rows<Word, 0>(planes, plane, rows, targets, b, e);
+  }
+}
+
+}  // namespace
+
+std::int64_t Engine::needed(CityId c, SolutionId s, std::int64_t degree) const {
+  // Never reached: a count is at most the degree.
+  const std::int64_t never = degree + 1;
+  if (rule_.kind == RuleKind::kCountThreshold)
+    return std::min<std::int64_t>(std::max<std::int64_t>(rule_.count_k, 1), never);
+  if (degree == 0) return never;
+  // The smallest count whose share passes the threshold, computed with the general kernel's
+  // operations in its order (share of the layer, weighted by its influence, over the influence
+  // sum), so that both kernels adopt in exactly the same cities. The share grows with the count.
+  const double threshold = threshold_[index(c, s)];
+  const double influence = exposure_.front().influence;
+  auto passes = [&](std::int64_t k) {
+    const double layer_share = static_cast<double>(k) / static_cast<double>(degree);
+    double share = 0.0;
+    share += influence * layer_share;
+    double influence_sum = 0.0;
+    influence_sum += influence;
+    share /= influence_sum;
+    return share > 0.0 && share >= threshold;
+  };
+  std::int64_t lo = 1, hi = never;  // the answer lies in [lo, hi]
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    if (passes(mid))
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
+void Engine::prepare_bitsliced() {
+  // Where a city's decision depends only on how many of its neighbours adopted, the neighbour
+  // counts of all solutions can be added at once, bit-sliced, a tie costing one read of the
+  // neighbour's row. That holds for the count threshold on tied layers, and for the fractional
+  // threshold on one layer whose ties all weigh 1 (the share is then count / degree).
+  if (rule_.kind != RuleKind::kFractionalThreshold && rule_.kind != RuleKind::kCountThreshold)
+    return;
+  if (exposure_.empty() || s_ > 64) return;
+  for (const auto& ex : exposure_)
+    if (ex.layer->complete) return;
+  if (rule_.kind == RuleKind::kFractionalThreshold) {
+    if (exposure_.size() != 1) return;
+    const auto& w = exposure_.front().layer->weights;
+    if (!std::all_of(w.begin(), w.end(), [](float x) { return x == 1.0f; })) return;
+  }
+  auto degree = [&](CityId c) {
+    std::int64_t d = 0;
+    for (const auto& ex : exposure_) d += ex.layer->degree(c);
+    return d;
+  };
+  std::int64_t max_degree = 0;
+  for (CityId c = 0; c < n_; ++c) max_degree = std::max(max_degree, degree(c));
+  planes_ = std::bit_width(static_cast<std::uint64_t>(max_degree + 1));
+  if (planes_ > kMaxPlanes) return;
+
+  // A fixed threshold, or the count rule, needs the same count of every city of equal degree:
+  // one table by degree then replaces the per-city data.
+  if (rule_.kind == RuleKind::kCountThreshold ||
+      rule_.threshold_distribution == scenario::ThresholdDistribution::kFixed) {
+    need_by_degree_.resize(static_cast<std::size_t>(max_degree) + 1);
+    // Every city shares threshold_[0] here.
+    for (std::int64_t d = 0; d <= max_degree; ++d)
+      need_by_degree_[static_cast<std::size_t>(d)] = static_cast<std::int32_t>(needed(0, 0, d));
+  } else if (s_ == 1) {
+    need_.resize(static_cast<std::size_t>(n_));
+    tbb::parallel_for(tbb::blocked_range<CityId>(0, n_), [&](const auto& r) {
+      for (CityId c = r.begin(); c != r.end(); ++c)
+        need_[c] = static_cast<std::int32_t>(needed(c, 0, degree(c)));
+    });
+  } else {
+    // Plane p of city c is a row-wide word whose bit s is bit p of solution s's count needed.
+    const std::size_t stride = static_cast<std::size_t>(planes_) * row_bytes_;
+    need_planes_.assign((static_cast<std::size_t>(n_) * stride + 7) / 8, 0);
+    auto* planes = reinterpret_cast<unsigned char*>(need_planes_.data());
+    tbb::parallel_for(tbb::blocked_range<CityId>(0, n_), [&](const auto& r) {
+      for (CityId c = r.begin(); c != r.end(); ++c) {
+        const std::int64_t d = degree(c);
+        unsigned char* city = planes + static_cast<std::size_t>(c) * stride;
+        for (SolutionId s = 0; s < s_; ++s) {
+          const std::int64_t need = needed(c, s, d);
+          for (int p = 0; p < planes_; ++p)
+            if ((need >> p) & 1) set_bit(city + static_cast<std::size_t>(p) * row_bytes_, s);
+        }
+      }
+    });
+  }
+  for (const auto& ex : exposure_)
+    csr_.push_back({ex.layer->offsets.data(), ex.layer->targets.data()});
+  // The counts needed stand for the thresholds from here on.
+  std::vector<float>().swap(threshold_);
+  bitsliced_ = true;
+}
+
+void Engine::decide_bitsliced_any() {
+  if (csr_.size() == 1) return decide_bitsliced_rows<true>();
+  return decide_bitsliced_rows<false>();
+}
+
+template <bool kOneLayer>
+void Engine::decide_bitsliced_rows() {
+  if (s_ == 1) return decide_bitsliced<std::uint8_t, true, kOneLayer>();
+  switch (row_bytes_) {
+    case 1:
+      return decide_bitsliced<std::uint8_t, false, kOneLayer>();
+    case 2:
+      return decide_bitsliced<std::uint16_t, false, kOneLayer>();
+    case 4:
+      return decide_bitsliced<std::uint32_t, false, kOneLayer>();
+    default:
+      return decide_bitsliced<std::uint64_t, false, kOneLayer>();
+  }
+}
+
+template <class Word, bool kOneSolution, bool kOneLayer>
+void Engine::decide_bitsliced() {
+  static_assert(std::is_unsigned_v<Word>);
+  const Step new_step = step_ + 1;
+  const Word all = s_ == static_cast<SolutionId>(8 * sizeof(Word))
+                       ? static_cast<Word>(~Word{0})
+                       : static_cast<Word>((std::uint64_t{1} << s_) - 1);
+  const unsigned char* cur = reinterpret_cast<const unsigned char*>(cur_.data());
+  unsigned char* next = reinterpret_cast<unsigned char*>(next_.data());
+  const unsigned char* need_planes = reinterpret_cast<const unsigned char*>(need_planes_.data());
+  const std::size_t plane_stride = static_cast<std::size_t>(planes_) * sizeof(Word);
+  tbb::enumerable_thread_specific<std::vector<Event>> found;
+  // With one layer its arrays are held in locals rather than read through the list per city.
+  const Csr first = csr_.front();
+  const Csr* layers = kOneLayer ? &first : csr_.data();
+  const std::size_t layer_count = kOneLayer ? 1 : csr_.size();
+
+  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, 1024), [&](const auto& r) {
+    std::vector<Event>* events = nullptr;
+    for (CityId c = r.begin(); c != r.end(); ++c) {
+      const Word have = load_word<Word>(cur + static_cast<std::size_t>(c) * sizeof(Word));
+      Word reached = 0;
+      if (have != all) {
+        std::int64_t degree = 0;
+        for (std::size_t l = 0; l < layer_count; ++l)
+          degree += layers[l].offsets[c + 1] - layers[l].offsets[c];
+        const bool by_degree = !need_by_degree_.empty();
+        if constexpr (kOneSolution) {
+          std::int64_t count = 0;
+          for (std::size_t l = 0; l < layer_count; ++l) {
+            const CityId* __restrict targets = layers[l].targets;
+            const std::int64_t e = layers[l].offsets[c + 1];
+            for (std::int64_t k = layers[l].offsets[c]; k < e; ++k) count += cur[targets[k]];
+          }
+          const std::int64_t need =
+              by_degree ? need_by_degree_[static_cast<std::size_t>(degree)] : need_[c];
+          reached = count >= need ? 1 : 0;
+        } else {
+          // Counts reach at most the degree; the count needed at most degree + 1.
+          const int count_planes = std::bit_width(static_cast<std::uint64_t>(degree));
+          const int compare_planes = std::bit_width(static_cast<std::uint64_t>(degree + 1));
+          Word plane[kMaxPlanes];
+          for (int p = 0; p < compare_planes; ++p) plane[p] = 0;
+          for (std::size_t l = 0; l < layer_count; ++l)
+            add_rows_any<Word>(count_planes, plane, cur, layers[l].targets, layers[l].offsets[c],
+                               layers[l].offsets[c + 1]);
+          // count >= needed, bit-sliced, from the top plane down. With one count for all
+          // solutions its planes are all-ones or all-zeros words.
+          const std::int64_t shared =
+              by_degree ? need_by_degree_[static_cast<std::size_t>(degree)] : 0;
+          const unsigned char* need = need_planes + static_cast<std::size_t>(c) * plane_stride;
+          Word greater = 0;
+          Word equal = static_cast<Word>(~Word{0});
+          for (int p = compare_planes - 1; p >= 0; --p) {
+            const Word n = by_degree
+                               ? static_cast<Word>(((shared >> p) & 1) ? ~Word{0} : Word{0})
+                               : load_word<Word>(need + static_cast<std::size_t>(p) * sizeof(Word));
+            greater = static_cast<Word>(greater | (equal & plane[p] & ~n));
+            equal = static_cast<Word>(equal & ~(plane[p] ^ n));
+          }
+          reached = static_cast<Word>(greater | equal);
+        }
+      }
+      Word fresh = static_cast<Word>(reached & all & ~have);
+      store_word<Word>(next + static_cast<std::size_t>(c) * sizeof(Word),
+                       static_cast<Word>(have | fresh));
+      while (fresh != 0) {
+        const auto s = static_cast<SolutionId>(std::countr_zero(fresh));
+        fresh = static_cast<Word>(fresh & (fresh - 1));
+        Event ev{new_step, c, s, EventKind::kAdopt, -1, -1};
+        credit_last_adopter(ev);
+        if (events == nullptr) events = &found.local();
+        events->push_back(ev);
+      }
+    }
+  });
+  for (auto& list : found) events_.insert(events_.end(), list.begin(), list.end());
+}
+
+double Engine::state_bytes_per_slot() const {
+  const double slots = static_cast<double>(adopted_step_.size());
+  if (slots == 0) return 0.0;
+  const double bytes = static_cast<double>(
+      (cur_.size() + next_.size() + need_planes_.size()) * sizeof(std::uint64_t) +
+      adopted_step_.size() * sizeof(Step) + threshold_.size() * sizeof(float) +
+      (need_.size() + need_by_degree_.size()) * sizeof(std::int32_t));
+  return bytes / slots;
 }
 
 }  // namespace citynet::model

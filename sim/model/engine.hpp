@@ -14,14 +14,20 @@
 
 namespace citynet::model {
 
-// The diffusion engine for the classic decision rules. State is structure of arrays indexed
-// [city * solutions + solution] and double buffered: a step reads state k and writes state k+1,
-// each city writing only its own row, so threads never change the result.
+// The diffusion engine for the classic decision rules. The adoption state is one bit per city and
+// solution, a row of whole bytes per city, double buffered: a step reads state k and writes state
+// k+1, each city writing only its own row, so threads never change the result. Per-slot data
+// (adoption step, threshold) is structure of arrays indexed [city * solutions + solution].
 class Engine final : public Model {
  public:
+  // kAuto runs the threshold rules on unweighted ties with the bit-sliced kernel, which gives
+  // exactly the general kernel's result; kGeneral always runs the general kernel (for tests and
+  // benchmarks that compare the two).
+  enum class Kernel { kAuto, kGeneral };
+
   // Throws InputError when a seed names a city that is not loaded.
   Engine(const scenario::Scenario& scenario, const CityTable& cities, const net::Network& network,
-         std::uint64_t run_key);
+         std::uint64_t run_key, Kernel kernel = Kernel::kAuto);
 
   // Applies the seeds due in the initial state (at <= time.start); returns their events.
   const std::vector<Event>& initialise() override;
@@ -34,9 +40,14 @@ class Engine final : public Model {
   SolutionId solutions() const { return s_; }
   // Cities with each solution adopted in the current state.
   const std::vector<std::int32_t>& adopters() const override { return adopters_; }
-  bool adopted(CityId c, SolutionId s) const { return cur_[index(c, s)] != 0; }
+  bool adopted(CityId c, SolutionId s) const { return bit(row(cur_, c), s); }
   Step adopted_step(CityId c, SolutionId s) const { return adopted_step_[index(c, s)]; }
   PhaseTimers& timers() override { return timers_; }
+  // True when steps run on the bit-sliced threshold kernel.
+  bool bitsliced() const { return bitsliced_; }
+  // Bytes the engine holds per city and solution: adoption bits (two states), adoption steps,
+  // thresholds and the bit-sliced kernel's neighbour counts needed.
+  double state_bytes_per_slot() const;
   std::vector<VariantRow> variants() const override { return variants_; }
   void save_state(std::ostream& out) const override;
   void load_state(std::istream& in, const std::string& name) override;
@@ -51,10 +62,32 @@ class Engine final : public Model {
   std::size_t index(CityId c, SolutionId s) const {
     return static_cast<std::size_t>(c) * static_cast<std::size_t>(s_) + static_cast<std::size_t>(s);
   }
+  // Bit rows: solution s of city c is bit s % 8 of byte s / 8 of the city's row.
+  using Bits = std::vector<std::uint64_t>;
+  const unsigned char* row(const Bits& v, CityId c) const {
+    return reinterpret_cast<const unsigned char*>(v.data()) +
+           static_cast<std::size_t>(c) * row_bytes_;
+  }
+  unsigned char* row(Bits& v, CityId c) const {
+    return reinterpret_cast<unsigned char*>(v.data()) + static_cast<std::size_t>(c) * row_bytes_;
+  }
+  static bool bit(const unsigned char* r, SolutionId s) { return (r[s >> 3] >> (s & 7)) & 1; }
+  static void set_bit(unsigned char* r, SolutionId s) {
+    r[s >> 3] = static_cast<unsigned char>(r[s >> 3] | (1u << (s & 7)));
+  }
+
   void draw_thresholds(const scenario::RuleSpec& rule);
+  void prepare_bitsliced();
+  std::int64_t needed(CityId c, SolutionId s, std::int64_t degree) const;
   void decide();
   template <scenario::RuleKind R>
   void decide_with();
+  void decide_bitsliced_any();
+  template <bool kOneLayer>
+  void decide_bitsliced_rows();
+  template <class Word, bool kOneSolution, bool kOneLayer>
+  void decide_bitsliced();
+  void credit_last_adopter(Event& ev) const;
   void apply_seeds(Step step);
   void record();
 
@@ -67,7 +100,8 @@ class Engine final : public Model {
   double start_;
   Step step_ = 0;
 
-  std::vector<std::uint8_t> cur_, next_;
+  std::size_t row_bytes_;
+  Bits cur_, next_;
   std::vector<Step> adopted_step_;
   std::vector<float> threshold_;
   std::vector<std::int32_t> adopters_;
@@ -80,6 +114,20 @@ class Engine final : public Model {
   std::vector<ExposureLayer> exposure_;
   std::vector<Event> events_;
   std::vector<VariantRow> variants_;
+
+  // The bit-sliced kernel: the count of adopted neighbours each city needs for each solution, by
+  // degree when that decides it, else per city as `planes_` bit planes of the city's row width
+  // (one int per city with one solution).
+  struct Csr {
+    const std::int64_t* offsets;
+    const CityId* targets;
+  };
+  bool bitsliced_ = false;
+  std::vector<Csr> csr_;  // the exposure layers
+  int planes_ = 0;
+  Bits need_planes_;
+  std::vector<std::int32_t> need_;            // [city], one solution
+  std::vector<std::int32_t> need_by_degree_;  // [degree], when the threshold is the same for all
 
   PhaseTimers timers_;
   int phase_decide_, phase_seed_, phase_record_;
