@@ -1,5 +1,6 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
@@ -45,6 +46,70 @@ std::vector<Edge> generate_rows(CityId n, RowFn row) {
     }
   });
   return join(parts);
+}
+
+// The CSR layer of a simple undirected graph given by its upper rows: `row(i, out)` appends the
+// ties (i, j), j > i, in increasing j without repeats. Row c of the result is then its lower ties
+// in increasing order (filled in row order) followed by its upper ones, so it is sorted with no
+// edge list, sort or merge: half the memory and a fraction of the time of build_csr.
+template <typename RowFn>
+Layer csr_from_upper_rows(CityId n, RowFn row) {
+  const std::size_t rows = static_cast<std::size_t>(n);
+  std::vector<std::vector<CityId>> parts((rows + kChunk - 1) / kChunk);
+  std::vector<std::int64_t> upper(rows, 0), lower(rows, 0);
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, parts.size()), [&](const auto& r) {
+    for (std::size_t chunk = r.begin(); chunk != r.end(); ++chunk) {
+      const std::size_t end = std::min(rows, (chunk + 1) * kChunk);
+      for (std::size_t i = chunk * kChunk; i < end; ++i) {
+        const std::size_t before = parts[chunk].size();
+        row(static_cast<CityId>(i), parts[chunk]);
+        upper[i] = static_cast<std::int64_t>(parts[chunk].size() - before);
+      }
+    }
+  });
+  for (const auto& part : parts)
+    for (const CityId j : part) ++lower[static_cast<std::size_t>(j)];
+
+  Layer layer;
+  layer.offsets.assign(rows + 1, 0);
+  for (std::size_t c = 0; c < rows; ++c)
+    layer.offsets[c + 1] = layer.offsets[c] + lower[c] + upper[c];
+  const auto total = static_cast<std::size_t>(layer.offsets.back());
+  layer.targets.resize(total);
+  layer.weights.assign(total, 1.0f);
+
+  // Upper ties: each chunk copies its rows after their lower parts.
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, parts.size()), [&](const auto& r) {
+    for (std::size_t chunk = r.begin(); chunk != r.end(); ++chunk) {
+      const CityId* from = parts[chunk].data();
+      const std::size_t end = std::min(rows, (chunk + 1) * kChunk);
+      for (std::size_t i = chunk * kChunk; i < end; ++i) {
+        std::copy(from, from + upper[i], layer.targets.begin() + layer.offsets[i] + lower[i]);
+        from += upper[i];
+      }
+    }
+  });
+  // Lower ties: every block of target rows scans all rows in order, so each row's lower part is
+  // filled in increasing order whatever the number of blocks.
+  const auto blocks =
+      static_cast<std::size_t>(std::max(1, tbb::this_task_arena::max_concurrency()));
+  tbb::parallel_for(std::size_t{0}, blocks, [&](std::size_t b) {
+    const auto lo = static_cast<CityId>(rows * b / blocks);
+    const auto hi = static_cast<CityId>(rows * (b + 1) / blocks);
+    std::vector<std::int64_t> cursor(static_cast<std::size_t>(hi - lo), 0);
+    for (std::size_t chunk = 0; chunk < parts.size(); ++chunk) {
+      const CityId* t = parts[chunk].data();
+      const std::size_t end = std::min(rows, (chunk + 1) * kChunk);
+      for (std::size_t i = chunk * kChunk; i < end; ++i)
+        for (std::int64_t k = 0; k < upper[i]; ++k, ++t)
+          if (*t >= lo && *t < hi) {
+            const auto j = static_cast<std::size_t>(*t);
+            layer.targets[static_cast<std::size_t>(layer.offsets[j] + cursor[j - lo]++)] =
+                static_cast<CityId>(i);
+          }
+    }
+  });
+  return layer;
 }
 
 // Number of ring neighbours on each side: k = round(mean_degree), rounded down to even because a
@@ -142,7 +207,7 @@ Layer erdos_renyi(CityId n, double mean_degree, std::uint64_t run_key, LayerId l
   // Row i draws the ties (i, j), j > i, from its own stream by geometric skipping
   // (Batagelj & Brandes 2005): the gap to the next tie is Geometric(p), so the cost is
   // O(n + m) and the graph is the same however the rows are shared among threads.
-  auto edges = generate_rows(n, [&](CityId i, std::vector<Edge>& out) {
+  return csr_from_upper_rows(n, [&](CityId i, std::vector<CityId>& out) {
     Stream rng(run_key, 0, static_cast<std::uint32_t>(i), Purpose::kNetwork, lane);
     std::int64_t j = i;
     for (;;) {
@@ -153,10 +218,9 @@ Layer erdos_renyi(CityId n, double mean_degree, std::uint64_t run_key, LayerId l
       } else if (++j >= n) {
         break;
       }
-      out.push_back(Edge{i, static_cast<CityId>(j), 1.0f});
+      out.push_back(static_cast<CityId>(j));
     }
   });
-  return build_csr(n, std::move(edges));
 }
 
 Layer ring_lattice(CityId n, double mean_degree) {

@@ -96,6 +96,21 @@ TEST_CASE("Erdos-Renyi has the requested mean degree and a valid CSR", "[unit]")
         Approx(10.0).epsilon(0.05));
 }
 
+TEST_CASE("Erdos-Renyi builds the CSR the general builder builds from its ties", "[unit]") {
+  // The generator fills the CSR straight from its rows; build_csr from the same ties is the
+  // reference it must match exactly, rows sorted and weights 1.
+  const CityId n = 30000;
+  const Layer l = erdos_renyi(n, 7.0, kKey, 1);
+  std::vector<Edge> edges;
+  for (CityId c = 0; c < n; ++c)
+    for (std::int64_t k = l.offsets[c]; k < l.offsets[c + 1]; ++k)
+      if (l.targets[k] > c) edges.push_back({c, l.targets[k], 1.0f});
+  CHECK(static_cast<std::int64_t>(edges.size()) * 2 == l.edge_count());
+  CHECK(same(l, build_csr(n, edges)));
+  CHECK(erdos_renyi(1, 3.0, kKey, 0).edge_count() == 0);
+  CHECK(erdos_renyi(5, 10.0, kKey, 0).edge_count() == 20);  // p capped at 1: complete
+}
+
 TEST_CASE("Erdos-Renyi is the same for any thread count and run, different per layer", "[unit]") {
   const CityId n = 50000;
   Layer one, two;
