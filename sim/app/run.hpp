@@ -62,7 +62,7 @@ struct RunResult {
   std::vector<model::Event> events;
   std::int64_t event_count = 0;
   double setup_seconds = 0;  // loading data and building the network
-  double step_seconds = 0;   // the step loop, output included
+  double step_seconds = 0;   // the step loop, its output included (not the cities and ties)
   double wall_seconds = 0;
   std::vector<PhaseTime> phases;
   bool interrupted = false;  // stopped early by RunOptions::stop
