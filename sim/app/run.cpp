@@ -42,14 +42,25 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
   const auto t1 = clock::now();
   PhaseTimers& timers = engine.timers();
   const int phase_write = timers.add("write");
+  // A write that fails is most often a full disk; the writer removes its partial file.
+  auto writing = [&](auto&& write) {
+    try {
+      write();
+    } catch (const RunError& e) {
+      throw RunError("cannot write " + options.output + ": " + e.what() +
+                     " (is the disk full?); no file was left under that name");
+    }
+  };
   std::unique_ptr<io::RunFileWriter> writer;
   if (!options.output.empty()) {
     PhaseTimers::Scope t(timers, phase_write);
     writer = std::make_unique<io::RunFileWriter>(options.output, scenario);
-    writer->write_static(
-        {scenario.seed, options.run_index, options.threads, options.volatile_metadata}, cities,
-        network);
-    engine.declare_output(*writer);
+    writing([&] {
+      writer->write_static(
+          {scenario.seed, options.run_index, options.threads, options.volatile_metadata}, cities,
+          network);
+      engine.declare_output(*writer);
+    });
   }
   const auto t_loop = clock::now();
 
@@ -63,14 +74,11 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
     }
     if (writer) {
       PhaseTimers::Scope t(timers, phase_write);
-      try {
+      writing([&] {
         writer->append_events(events);
         writer->append_state(engine.time(), engine.adopters());
         engine.write_state(*writer);
-      } catch (const RunError& e) {
-        throw RunError("cannot write " + options.output + ": " + e.what() +
-                       " (is the disk full?); no file was left under that name");
-      }
+      });
     }
   };
 
