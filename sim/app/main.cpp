@@ -267,6 +267,20 @@ int cmd_run(const std::vector<std::string>& args) {
     for (const auto& p : r.phases) std::printf("  %-10s %8.3f s\n", p.name.c_str(), p.seconds);
     const double steps_per_s = r.step_seconds > 0 ? r.steps / r.step_seconds : 0.0;
     std::printf("  %.0f steps/s, %.3g city-steps/s\n", steps_per_s, steps_per_s * r.cities);
+    std::int64_t ties = 0;
+    for (auto t : r.layer_ties) ties += t;
+    const double slots = static_cast<double>(r.cities) * static_cast<double>(r.solutions.size());
+    std::printf("Memory held:\n");
+    std::printf("  ties      %10s  %.2f B per directed tie\n",
+                human_bytes(static_cast<std::uintmax_t>(r.network_bytes)).c_str(),
+                ties > 0 ? static_cast<double>(r.network_bytes) / static_cast<double>(ties) : 0.0);
+    if (r.state_bytes > 0)
+      std::printf("  state     %10s  %.2f B per city x solution\n",
+                  human_bytes(static_cast<std::uintmax_t>(r.state_bytes)).c_str(),
+                  slots > 0 ? static_cast<double>(r.state_bytes) / slots : 0.0);
+    std::printf("  cities    %10s  %.1f B per city\n",
+                human_bytes(static_cast<std::uintmax_t>(r.city_bytes)).c_str(),
+                r.cities > 0 ? static_cast<double>(r.city_bytes) / r.cities : 0.0);
   }
   return kExitOk;
 }

@@ -33,7 +33,10 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
   for (const auto& l : network.layers) {
     result.layers.push_back(l.name);
     result.layer_ties.push_back(l.edge_count());
+    result.network_bytes += l.bytes();
   }
+  result.state_bytes = engine.state_bytes();
+  result.city_bytes = cities.bytes();
   for (const auto& s : scenario.solutions) result.solutions.push_back(s.name);
   result.steps = scenario.time.steps;
 

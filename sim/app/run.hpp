@@ -65,6 +65,10 @@ struct RunResult {
   double step_seconds = 0;   // the step loop, its output included (not the cities and ties)
   double wall_seconds = 0;
   std::vector<PhaseTime> phases;
+  // Memory held by the run's data: the tie arrays of all layers, the model's state, the city table.
+  std::int64_t network_bytes = 0;
+  std::int64_t state_bytes = 0;
+  std::int64_t city_bytes = 0;
   bool interrupted = false;  // stopped early by RunOptions::stop
   Step steps_done = 0;
 

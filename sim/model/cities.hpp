@@ -20,6 +20,18 @@ struct CityTable {
   std::vector<double> population;
 
   CityId size() const { return static_cast<CityId>(id.size()); }
+  // Memory held, the text of names longer than the strings' inline buffer included.
+  std::int64_t bytes() const {
+    std::size_t b =
+        id.capacity() * sizeof(std::int64_t) +
+        (name.capacity() + country.capacity()) * sizeof(std::string) +
+        (latitude.capacity() + longitude.capacity() + population.capacity()) * sizeof(double);
+    const std::string empty;
+    for (const auto* column : {&name, &country})
+      for (const auto& s : *column)
+        if (s.capacity() > empty.capacity()) b += s.capacity() + 1;
+    return static_cast<std::int64_t>(b);
+  }
 };
 
 // Loads or generates the cities the scenario names. Bad data throws InputError naming the file and

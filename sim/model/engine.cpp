@@ -723,14 +723,12 @@ void Engine::decide_bitsliced() {
   for (auto& list : found) events_.insert(events_.end(), list.begin(), list.end());
 }
 
-double Engine::state_bytes_per_slot() const {
-  const double slots = static_cast<double>(adopted_step_.size());
-  if (slots == 0) return 0.0;
-  const double bytes = static_cast<double>(
-      (cur_.size() + next_.size() + need_planes_.size()) * sizeof(std::uint64_t) +
-      adopted_step_.size() * sizeof(Step) + threshold_.size() * sizeof(float) +
-      (need_.size() + need_by_degree_.size()) * sizeof(std::int32_t));
-  return bytes / slots;
+std::int64_t Engine::state_bytes() const {
+  const std::size_t bytes =
+      (cur_.capacity() + next_.capacity() + need_planes_.capacity()) * sizeof(std::uint64_t) +
+      adopted_step_.capacity() * sizeof(Step) + threshold_.capacity() * sizeof(float) +
+      (need_.capacity() + need_by_degree_.capacity()) * sizeof(std::int32_t);
+  return static_cast<std::int64_t>(bytes);
 }
 
 }  // namespace citynet::model

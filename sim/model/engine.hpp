@@ -45,9 +45,9 @@ class Engine final : public Model {
   PhaseTimers& timers() override { return timers_; }
   // True when steps run on the bit-sliced threshold kernel.
   bool bitsliced() const { return bitsliced_; }
-  // Bytes the engine holds per city and solution: adoption bits (two states), adoption steps,
-  // thresholds and the bit-sliced kernel's neighbour counts needed.
-  double state_bytes_per_slot() const;
+  // Adoption bits (two states), adoption steps, thresholds and the bit-sliced kernel's counts
+  // needed.
+  std::int64_t state_bytes() const override;
   std::vector<VariantRow> variants() const override { return variants_; }
   void save_state(std::ostream& out) const override;
   void load_state(std::istream& in, const std::string& name) override;

@@ -56,6 +56,9 @@ class Model {
   virtual const std::vector<std::int32_t>& adopters() const = 0;
   virtual PhaseTimers& timers() = 0;
   virtual std::vector<VariantRow> variants() const = 0;
+  // Bytes of the state the model keeps per city and solution, for memory reports; 0 when the
+  // model does not count them.
+  virtual std::int64_t state_bytes() const { return 0; }
 
   // Datasets beyond /series/adopters and /events: declared once, written after every state.
   virtual void declare_output(io::RunFileWriter& writer) { (void)writer; }

@@ -26,6 +26,11 @@ struct Layer {
 
   std::int64_t edge_count() const { return static_cast<std::int64_t>(targets.size()); }
   std::int64_t degree(CityId c) const { return complete ? 0 : offsets[c + 1] - offsets[c]; }
+  std::int64_t bytes() const {
+    return static_cast<std::int64_t>(offsets.capacity() * sizeof(std::int64_t) +
+                                     targets.capacity() * sizeof(CityId) +
+                                     weights.capacity() * sizeof(float));
+  }
 };
 
 struct Network {

@@ -255,3 +255,29 @@ TEST_CASE("Weighted ties, complete layers and over 64 solutions take the general
   auto many = threshold_scenario(n, scenario::RuleKind::kFractionalThreshold, 65);
   CHECK_FALSE(model::Engine(many, model::load_cities(many, 1), net, 1).bitsliced());
 }
+
+TEST_CASE("The engine's state stays within 64 bytes per city and solution", "[unit]") {
+  // Issue-level budget for memory: whatever the rule and solution count, and counted from the
+  // capacity actually held.
+  const CityId n = 5000;
+  net::Network net;
+  net.cities = n;
+  net.layers.push_back(net::erdos_renyi(n, 10.0, 5, 0));
+  for (auto kind : {scenario::RuleKind::kBass, scenario::RuleKind::kFractionalThreshold,
+                    scenario::RuleKind::kCountThreshold, scenario::RuleKind::kIndependentCascade})
+    for (int solutions : {1, 8, 64, 100}) {
+      auto s = threshold_scenario(n, kind, solutions);
+      s.rule.threshold_distribution = scenario::ThresholdDistribution::kUniform;
+      const auto cities = model::load_cities(s, 1);
+      model::Engine e(s, cities, net, 1);
+      const double per_slot =
+          static_cast<double>(e.state_bytes()) / (static_cast<double>(n) * solutions);
+      INFO("rule " << static_cast<int>(kind) << ", solutions " << solutions);
+      CHECK(per_slot > 0.0);
+      CHECK(per_slot <= 64.0);
+    }
+  // Ties: CSR offsets, targets and weights.
+  CHECK(static_cast<double>(net.layers[0].bytes()) /
+            static_cast<double>(net.layers[0].edge_count()) <=
+        16.0);
+}
