@@ -82,13 +82,33 @@ class Reader {
     std::vector<hsize_t> dims;
     Handle d = open_dataset(file, name, dims);
     if (dims.size() != 1) fail(name + " is not a 1-D dataset");
+    Handle stored(H5Dget_type(d.get()));
+    if (H5Tget_class(stored.get()) != H5T_STRING) fail(name + " does not hold text");
+    std::vector<std::string> out;
+    if (H5Tis_variable_str(stored.get()) <= 0) {
+      // Fixed-length text, padded with NULs (or spaces, in files written elsewhere).
+      const std::size_t width = H5Tget_size(stored.get());
+      Handle mem(H5Tcopy(H5T_C_S1));
+      H5Tset_size(mem.get(), width);
+      H5Tset_strpad(mem.get(), H5T_STR_NULLPAD);
+      H5Tset_cset(mem.get(), H5Tget_cset(stored.get()));
+      std::vector<char> text(dims[0] * width);
+      if (dims[0] > 0 &&
+          H5Dread(d.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, text.data()) < 0)
+        fail("cannot read " + name);
+      for (std::size_t i = 0; i < dims[0]; ++i) {
+        std::string v(text.data() + i * width, width);
+        v.erase(v.find_last_not_of(std::string("\0 ", 2)) + 1);
+        out.push_back(std::move(v));
+      }
+      return out;
+    }
     Handle mem(H5Tcopy(H5T_C_S1));
     H5Tset_size(mem.get(), H5T_VARIABLE);
     H5Tset_cset(mem.get(), H5T_CSET_UTF8);
     std::vector<char*> ptrs(dims[0], nullptr);
     if (dims[0] > 0 && H5Dread(d.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
       fail("cannot read " + name);
-    std::vector<std::string> out;
     for (char* p : ptrs) {
       out.emplace_back(p ? p : "");
       if (p) H5free_memory(p);
