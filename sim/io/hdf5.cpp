@@ -194,12 +194,12 @@ void write_array(hid_t parent, const std::string& name, const std::vector<hsize_
     for (int i = 1; i < rank; ++i) row *= std::max<hsize_t>(dims[i], 1);
     chunk[0] = std::clamp<hsize_t>(65536 / row, 1, std::max<hsize_t>(dims[0], 1));
     // Data that deflate barely shrinks (coordinates, populations) would cost compression time
-    // for nothing: an array whose first chunk loses less than a tenth is stored as it is.
+    // for nothing: an array whose first chunk loses less than a fifth is stored as it is.
     const std::size_t rows = static_cast<std::size_t>(std::min(chunk[0], dims[0]));
     const std::size_t row_bytes = static_cast<std::size_t>(row) * sizeof(T);
     const auto sample = filter_chunk(reinterpret_cast<const unsigned char*>(data), rows, rows,
                                      row_bytes, sizeof(T), layout.compression);
-    if (static_cast<double>(sample.size()) > 0.9 * static_cast<double>(rows * row_bytes))
+    if (static_cast<double>(sample.size()) > 0.8 * static_cast<double>(rows * row_bytes))
       chunked = false;
   }
   Handle dcpl = dataset_properties(rank, chunked ? chunk.data() : nullptr, layout);
