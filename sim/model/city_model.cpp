@@ -5,6 +5,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -156,23 +157,24 @@ CityModel::CityModel(const scenario::Scenario& scenario, const CityTable& cities
   belief_mean_.assign(slots, spec_.rule.prior_mean);
   belief_prec_.assign(slots, spec_.rule.prior_precision);
   outcome_.assign(slots, kNaN);
-  sig_tau_.assign(slots, 0.0);
-  sig_tau_y_.assign(slots, 0.0);
-  share_.assign(slots, 0.0f);
-  prestige_.assign(slots, 0.0f);
-  prestige_src_.assign(slots, 0.0f);
-  engaged_.assign(static_cast<std::size_t>(n_), 0);
-  competition_.assign(slots, 0.0f);
-  peer_drop_.assign(slots, 0.0f);
-  count_.assign(slots, 0);
+  words_ = (static_cast<std::size_t>(s_) + 63) / 64;
+  adopted_bits_.assign(static_cast<std::size_t>(n_) * words_, 0);
+  peer_.resize(static_cast<std::size_t>(n_));
+  held_hi_.assign(static_cast<std::size_t>(n_) * (words_ - 1), 0);
+  lend_.assign(slots, {kNaN, kNaN});
+  paying_.assign(static_cast<std::size_t>(n_), 0);
+  dirty_.assign(static_cast<std::size_t>(n_), 0);
   adopters_.assign(static_cast<std::size_t>(s_), 0);
   aware_.assign(static_cast<std::size_t>(s_), 0);
   mean_payoff_.assign(static_cast<std::size_t>(s_), 0.0);
   gdp_.assign(static_cast<std::size_t>(n_), 1.0);
   log_pop_.resize(static_cast<std::size_t>(n_));
   isolated_.assign(static_cast<std::size_t>(n_), 0);
-  for (CityId c = 0; c < n_; ++c)
+  for (CityId c = 0; c < n_; ++c) {
     log_pop_[c] = static_cast<float>(std::log10(std::max(1.0, cities.population[c])));
+    peer_[c].context = attr_.context[c];
+    peer_[c].lend.fill({kNaN, kNaN});
+  }
 
   slots_ = spec_.ties.informal_slots;
   const auto& rule_layers = scenario.rule.layers;
@@ -227,9 +229,34 @@ CityModel::CityModel(const scenario::Scenario& scenario, const CityTable& cities
           }
       });
       if (st.trade_layer) st.trade.assign(layer.targets.size(), 0.0);
+      st.engaged.assign(layer.targets.size(), 0);
     }
     ties_.push_back(std::move(st));
   }
+  bool prefix = true;
+  for (auto& L : ties_) {
+    if (L.club || L.layer->complete) continue;  // they add nothing to prestige weights
+    prefix = prefix && !L.dynamic && !L.informal;
+    L.prefix = prefix;
+  }
+  for (const auto& L : ties_)
+    if (!L.engaged.empty())
+      for (CityId c = 0; c < n_; ++c)
+        max_degree_ = std::max(max_degree_, static_cast<std::size_t>(L.layer->degree(c)));
+  prestige_w0_.assign(static_cast<std::size_t>(n_), 0.0);
+  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+    for (CityId c = r.begin(); c != r.end(); ++c) {
+      double sum = 0.0;
+      for (const auto& L : ties_) {
+        if (!L.prefix) continue;
+        for (std::int64_t k = L.layer->offsets[c]; k < L.layer->offsets[c + 1]; ++k) {
+          const double w = L.weight[k];
+          sum += w * (log_pop_[L.layer->targets[k]] - 4.0);
+        }
+      }
+      prestige_w0_[c] = sum;
+    }
+  });
 
   const std::size_t countries = attr_.countries.size();
   country_cities_.resize(countries);
@@ -263,9 +290,9 @@ CityModel::CityModel(const scenario::Scenario& scenario, const CityTable& cities
     }
   }
 
-  const char* names[] = {"ties",   "outcomes", "observe", "learn",
-                         "decide", "national", "economy", "record"};
-  for (int i = 0; i < 8; ++i) phase_[i] = timers_.add(names[i]);
+  const char* names[] = {"ties",     "outcomes", "observe_decide", "seeds",
+                         "national", "economy",  "record"};
+  for (int i = 0; i < 7; ++i) phase_[i] = timers_.add(names[i]);
 }
 
 double CityModel::fit(CityId c, std::int32_t v) const {
@@ -296,15 +323,11 @@ const std::vector<Event>& CityModel::step() {
   const Step next = step_ + 1;
   timers_.run(phase_[0], [&] { phase_ties(next); });
   timers_.run(phase_[1], [&] { phase_outcomes(next); });
-  timers_.run(phase_[2], [&] { phase_observe(next); });
-  timers_.run(phase_[3], [&] { phase_learn(); });
-  timers_.run(phase_[4], [&] {
-    phase_decide(next);
-    apply_seeds(next);
-  });
-  timers_.run(phase_[5], [&] { phase_national(next); });
-  timers_.run(phase_[6], [&] { phase_economy(); });
-  timers_.run(phase_[7], [&] {
+  timers_.run(phase_[2], [&] { phase_cities(next); });
+  timers_.run(phase_[3], [&] { apply_seeds(next); });
+  timers_.run(phase_[4], [&] { phase_national(next); });
+  timers_.run(phase_[5], [&] { phase_economy(); });
+  timers_.run(phase_[6], [&] {
     step_ = next;
     phase_record(next);
   });
@@ -316,6 +339,7 @@ void CityModel::apply_seeds(Step step) {
     const auto& sd = seeds_[next_seed_++];
     const std::size_t i = idx(sd.city, sd.solution);
     if (status_next_[i] == kAdopted) continue;
+    dirty_[sd.city] = 1;
     status_next_[i] = kAdopted;
     variant_next_[i] = sd.solution;
     const Step lag = step_of_time(start_ + scenario_.solutions[sd.solution].model.lag, start_, dt_);
@@ -427,9 +451,17 @@ void CityModel::phase_ties(Step new_step) {
 
 void CityModel::phase_outcomes(Step new_step) {
   const double noise = spec_.rule.outcome_noise;
+  const double fade = spec_.rule.prestige_fade / dt_;  // in steps
+  const std::size_t W = words_;
   tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
     for (CityId c = r.begin(); c != r.end(); ++c) {
+      const std::uint64_t* adopted = &adopted_bits_[static_cast<std::size_t>(c) * W];
+      std::uint64_t any = 0;
+      for (std::size_t w = 0; w < W; ++w) any |= adopted[w];
+      // A row that adopts nothing and paid nothing last step stays all NaN.
+      if (!any && !paying_[c]) continue;
       rng::Stream rng(key_, new_step, static_cast<std::uint32_t>(c), rng::Purpose::kOutcome);
+      bool paying = false;
       for (SolutionId s = 0; s < s_; ++s) {
         const std::size_t i = idx(c, s);
         if (status_[i] != kAdopted || active_from_[i] < 0 || new_step < active_from_[i]) {
@@ -437,193 +469,49 @@ void CityModel::phase_outcomes(Step new_step) {
           continue;
         }
         outcome_[i] = static_cast<float>(expected_payoff(c, s, variant_[i]) + noise * rng.normal());
+        paying = true;
       }
+      paying_[c] = paying;
+      // Prestige the city lends its peers: its size, fading with the time since it adopted. Once
+      // per city and solution here rather than once per tie in observe.
+      for (std::size_t w = 0; w < W; ++w)
+        for (std::uint64_t m = adopted[w]; m != 0; m &= m - 1) {
+          const std::size_t s = w * 64 + static_cast<std::size_t>(std::countr_zero(m));
+          const std::size_t i = idx(c, static_cast<SolutionId>(s));
+          lend_of(c, s) = {
+              outcome_[i],
+              static_cast<float>((log_pop_[c] - 4.0) *
+                                 std::exp(-static_cast<double>(new_step - adopt_step_[i]) / fade))};
+        }
     }
   });
 }
 
-void CityModel::phase_observe(Step new_step) {
-  const auto& R = spec_.rule;
-  const std::size_t S = static_cast<std::size_t>(s_);
-  const double h2 = 2.0 * R.context_bandwidth * R.context_bandwidth;
-  const double fade = R.prestige_fade / dt_;  // in steps
-  struct Scratch {
-    std::vector<double> share, wsum_layer, acc, prestige, pw, comp, drop;
-    std::vector<std::int32_t> seen;
-  };
-  tbb::enumerable_thread_specific<Scratch> scratch([&] {
-    Scratch sc;
-    sc.share.resize(S);
-    sc.acc.resize(S);
-    sc.prestige.resize(S);
-    sc.comp.resize(S);
-    sc.drop.resize(S);
-    sc.seen.resize(S);
-    return sc;
-  });
-  // Prestige a peer lends: its size, fading with the time since it adopted. Once per city and
-  // solution here rather than once per tie below.
-  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
-    for (CityId j = r.begin(); j != r.end(); ++j) {
-      std::uint8_t engaged = 0;
-      for (std::size_t s = 0; s < S; ++s)
-        engaged |= status_[static_cast<std::size_t>(j) * S + s] >= kAdopted;
-      engaged_[j] = engaged;
-      for (std::size_t s = 0; s < S; ++s) {
-        const std::size_t i = static_cast<std::size_t>(j) * S + s;
-        prestige_src_[i] =
-            status_[i] == kAdopted
-                ? static_cast<float>(
-                      (log_pop_[j] - 4.0) *
-                      std::exp(-static_cast<double>(new_step - adopt_step_[i]) / fade))
-                : 0.0f;
-      }
-    }
-  });
-  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
-    Scratch& sc = scratch.local();
-    for (CityId c = r.begin(); c != r.end(); ++c) {
-      rng::Stream rng(key_, new_step, static_cast<std::uint32_t>(c), rng::Purpose::kObserve);
-      const std::size_t row = static_cast<std::size_t>(c) * S;
-      std::fill(sc.share.begin(), sc.share.end(), 0.0);
-      std::fill(sc.prestige.begin(), sc.prestige.end(), 0.0);
-      std::fill(sc.comp.begin(), sc.comp.end(), 0.0);
-      std::fill(sc.drop.begin(), sc.drop.end(), 0.0);
-      std::fill(sc.seen.begin(), sc.seen.end(), 0);
-      double influence_sum = 0.0, prestige_w = 0.0, comp_w = 0.0;
-      for (std::size_t s = 0; s < S; ++s) {
-        status_next_[row + s] = status_[row + s];
-        variant_next_[row + s] = variant_[row + s];
-        active_from_next_[row + s] = active_from_[row + s];
-        sig_tau_[row + s] = 0.0;
-        sig_tau_y_[row + s] = 0.0;
-        count_[row + s] = 0;
-      }
-      // One tie seen: awareness, a noisy signal of each paying solution (weaker through weak
-      // ties, discounted by context distance), exposure, prestige, competition, peers' drops.
-      auto visit = [&](CityId j, double w, bool active, bool exposure_layer, bool geographic) {
-        const std::size_t prow = static_cast<std::size_t>(j) * S;
-        double sim = -1.0;  // computed when a signal needs it
-        prestige_w += w * (log_pop_[j] - 4.0);
-        if (geographic) comp_w += w;
-        // Most peers hold no solution at all: nothing to see, count or learn from them.
-        if (!engaged_[j]) {
-          if (active)
-            for (std::size_t s = 0; s < S; ++s) ++sc.seen[s];
-          return;
-        }
-        for (std::size_t s = 0; s < S; ++s) {
-          const bool adopted = status_[prow + s] == kAdopted;
-          if (adopted) {
-            if (exposure_layer) {
-              sc.acc[s] += w;
-              ++count_[row + s];
-            }
-            if (geographic) sc.comp[s] += w;
-            sc.prestige[s] += w * prestige_src_[prow + s];
-          }
-          if (!active) continue;
-          ++sc.seen[s];
-          if (status_[prow + s] == kDropped) sc.drop[s] += 1.0;
-          if (adopted && status_next_[row + s] == kUnaware) status_next_[row + s] = kAware;
-          const float y = outcome_[prow + s];
-          if (!std::isnan(y)) {
-            if (sim < 0.0) {
-              double d2 = 0.0;
-              for (int d = 0; d < kContextDims; ++d) {
-                const double x = attr_.context[c][d] - attr_.context[j][d];
-                d2 += x * x;
-              }
-              sim = std::exp(-d2 / h2);
-            }
-            const double sd =
-                scenario_.solutions[s].model.observability / std::sqrt(std::max(w, 0.05));
-            const double signal = y + sd * rng.normal();
-            const double tau = sim / (sd * sd);
-            sig_tau_[row + s] += tau;
-            sig_tau_y_[row + s] += tau * signal;
-          }
-        }
-      };
-      for (const auto& L : ties_) {
-        if (L.club) {
-          if (!L.member[c] || L.club_size < 2) continue;
-          // The club as a whole: its adopted share; awareness when the city takes part.
-          const double others = L.club_size - 1;
-          for (std::size_t s = 0; s < S; ++s) {
-            const double a = (L.club_adopters[s] - (status_[row + s] == kAdopted ? 1 : 0)) / others;
-            if (L.exposure) {
-              sc.share[s] += L.influence * a;
-              count_[row + s] += static_cast<std::int32_t>(std::lround(a * others));
-            }
-            if (L.active[c] && a > 0 && status_next_[row + s] == kUnaware)
-              status_next_[row + s] = kAware;
-          }
-          if (L.exposure) influence_sum += L.influence;
-          continue;
-        }
-        if (L.layer->complete) {
-          if (!L.exposure || n_ < 2) continue;
-          for (std::size_t s = 0; s < S; ++s) {
-            const double a =
-                (adopters_[s] - (status_[row + s] == kAdopted ? 1 : 0)) / double(n_ - 1);
-            sc.share[s] += L.influence * a;
-            count_[row + s] += adopters_[s] - (status_[row + s] == kAdopted ? 1 : 0);
-          }
-          influence_sum += L.influence;
-          continue;
-        }
-        std::fill(sc.acc.begin(), sc.acc.end(), 0.0);
-        double wsum = 0.0;
-        if (L.informal) {
-          const std::size_t base = static_cast<std::size_t>(c) * static_cast<std::size_t>(slots_);
-          for (std::size_t k = base; k < base + static_cast<std::size_t>(slots_); ++k) {
-            if (L.slot_target[k] < 0) continue;
-            wsum += L.weight[k];
-            visit(L.slot_target[k], L.weight[k], L.active[k] != 0, L.exposure, false);
-          }
-        } else {
-          const auto& layer = *L.layer;
-          for (std::int64_t k = layer.offsets[c]; k < layer.offsets[c + 1]; ++k) {
-            wsum += L.weight[k];
-            visit(layer.targets[k], L.weight[k], L.active[k] != 0, L.exposure, L.geographic);
-          }
-        }
-        if (L.exposure && wsum > 0.0) {
-          for (std::size_t s = 0; s < S; ++s) sc.share[s] += L.influence * sc.acc[s] / wsum;
-          influence_sum += L.influence;
-        }
-      }
-      for (std::size_t s = 0; s < S; ++s) {
-        share_[row + s] = static_cast<float>(influence_sum > 0 ? sc.share[s] / influence_sum : 0.0);
-        prestige_[row + s] = static_cast<float>(prestige_w > 0 ? sc.prestige[s] / prestige_w : 0.0);
-        competition_[row + s] = static_cast<float>(comp_w > 0 ? sc.comp[s] / comp_w : 0.0);
-        peer_drop_[row + s] = static_cast<float>(sc.seen[s] > 0 ? sc.drop[s] / sc.seen[s] : 0.0);
-      }
-    }
-  });
-}
+struct CityModel::Scratch {
+  std::vector<double> share, acc, prestige, comp, drop, tau, tau_y;
+  std::vector<std::int32_t> count;
+  // What decide reads, rounded to float as it always was.
+  std::vector<float> share_f, prestige_f, comp_f, drop_f;
+  // The entries of one layer whose peer holds something, and copies of those peers' lines.
+  std::vector<std::int64_t> engaged;
+  std::vector<PeerLine> lines;
 
-void CityModel::phase_learn() {
-  const double own_tau = 1.0 / (spec_.rule.outcome_noise * spec_.rule.outcome_noise);
-  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
-    for (CityId c = r.begin(); c != r.end(); ++c) {
-      for (SolutionId s = 0; s < s_; ++s) {
-        const std::size_t i = idx(c, s);
-        // Normal-normal update with known noise: precisions add, means average by precision.
-        double tau = sig_tau_[i], tau_y = sig_tau_y_[i];
-        if (!std::isnan(outcome_[i])) {
-          tau += own_tau;
-          tau_y += own_tau * outcome_[i];
-        }
-        if (tau <= 0.0) continue;
-        const double prec = belief_prec_[i] + tau;
-        belief_mean_[i] = (belief_prec_[i] * belief_mean_[i] + tau_y) / prec;
-        belief_prec_[i] = prec;
-      }
-    }
-  });
-}
+  Scratch(std::size_t S, std::size_t degree)
+      : share(S),
+        acc(S),
+        prestige(S),
+        comp(S),
+        drop(S),
+        tau(S),
+        tau_y(S),
+        count(S),
+        share_f(S),
+        prestige_f(S),
+        comp_f(S),
+        drop_f(S),
+        engaged(degree),
+        lines(degree) {}
+};
 
 struct CityModel::PendingAdoption {
   Event event;
@@ -633,185 +521,371 @@ struct CityModel::PendingAdoption {
   std::array<float, kContextDims> design{};
 };
 
-void CityModel::phase_decide(Step new_step) {
+void CityModel::phase_cities(Step new_step) {
+  const std::size_t S = static_cast<std::size_t>(s_);
+  const std::size_t degree = max_degree_;
+  tbb::enumerable_thread_specific<Scratch> scratch([S, degree] { return Scratch(S, degree); });
+  tbb::enumerable_thread_specific<std::vector<PendingAdoption>> pending;
+  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+    Scratch& sc = scratch.local();
+    auto& out = pending.local();
+    for (CityId c = r.begin(); c != r.end(); ++c) {
+      observe(c, new_step, sc);
+      learn(c, sc);
+      decide(c, new_step, sc, out);
+    }
+  });
+  std::vector<PendingAdoption> all;
+  for (auto& v : pending) all.insert(all.end(), v.begin(), v.end());
+  merge_adoptions(all, new_step);
+}
+
+void CityModel::observe(CityId c, Step new_step, Scratch& sc) {
+  const auto& R = spec_.rule;
+  const std::size_t S = static_cast<std::size_t>(s_);
+  const std::size_t W = words_;
+  const double h2 = 2.0 * R.context_bandwidth * R.context_bandwidth;
+  rng::Stream rng(key_, new_step, static_cast<std::uint32_t>(c), rng::Purpose::kObserve);
+  const std::size_t row = static_cast<std::size_t>(c) * S;
+  std::fill(sc.share.begin(), sc.share.end(), 0.0);
+  std::fill(sc.prestige.begin(), sc.prestige.end(), 0.0);
+  std::fill(sc.comp.begin(), sc.comp.end(), 0.0);
+  std::fill(sc.drop.begin(), sc.drop.end(), 0.0);
+  std::fill(sc.tau.begin(), sc.tau.end(), 0.0);
+  std::fill(sc.tau_y.begin(), sc.tau_y.end(), 0.0);
+  std::fill(sc.count.begin(), sc.count.end(), 0);
+  std::int32_t seen = 0;  // active ties; the same for every solution
+  double influence_sum = 0.0, prestige_w = prestige_w0_[c], comp_w = 0.0;
+  bool aware = false;
+  // One tie seen, to a peer that holds or held some solution: awareness, a noisy signal of each
+  // paying solution (weaker through weak ties, discounted by context distance), exposure,
+  // prestige, competition, peers' drops. Only the solutions the peer holds or dropped contribute,
+  // in solution order so that signals draw the same numbers. Peers that never held any (most of
+  // them) add only to the tie counts and weights, without their memory being touched.
+  auto visit = [&](CityId j, const PeerLine& peer, double w, bool active, bool exposure_layer,
+                   bool geographic) {
+    const Lend* lend = &lend_[static_cast<std::size_t>(j) * S];
+    double sim = -1.0;  // computed when a signal needs it
+    std::size_t k = 0;  // rank among the adopted solutions
+    for (std::size_t word = 0; word < W; ++word) {
+      const std::uint64_t adopted =
+          word == 0 ? peer.adopted : adopted_bits_[static_cast<std::size_t>(j) * W + word];
+      const std::uint64_t held =
+          word == 0 ? peer.held : held_hi_[static_cast<std::size_t>(j) * (W - 1) + word - 1];
+      for (std::uint64_t m = held; m != 0; m &= m - 1) {
+        const int bit = std::countr_zero(m);
+        const std::size_t s = word * 64 + static_cast<std::size_t>(bit);
+        if (!((adopted >> bit) & 1)) {  // dropped
+          if (active) sc.drop[s] += 1.0;
+          continue;
+        }
+        const Lend lent = word == 0 && k < kInline ? peer.lend[k] : lend[s];
+        ++k;
+        if (exposure_layer) {
+          sc.acc[s] += w;
+          ++sc.count[s];
+        }
+        if (geographic) sc.comp[s] += w;
+        sc.prestige[s] += w * lent.prestige;
+        if (!active) continue;
+        if (status_next_[row + s] == kUnaware) {
+          status_next_[row + s] = kAware;
+          aware = true;
+        }
+        const float y = lent.outcome;
+        if (!std::isnan(y)) {
+          if (sim < 0.0) {
+            double d2 = 0.0;
+            for (int d = 0; d < kContextDims; ++d) {
+              const double x = attr_.context[c][d] - peer.context[d];
+              d2 += x * x;
+            }
+            sim = std::exp(-d2 / h2);
+          }
+          const double sd =
+              scenario_.solutions[s].model.observability / std::sqrt(std::max(w, 0.05));
+          const double signal = y + sd * rng.normal();
+          const double tau = sim / (sd * sd);
+          sc.tau[s] += tau;
+          sc.tau_y[s] += tau * signal;
+        }
+      }
+    }
+  };
+  for (const auto& L : ties_) {
+    if (L.club) {
+      if (!L.member[c] || L.club_size < 2) continue;
+      // The club as a whole: its adopted share; awareness when the city takes part.
+      const double others = L.club_size - 1;
+      for (std::size_t s = 0; s < S; ++s) {
+        const double a = (L.club_adopters[s] - (status_[row + s] == kAdopted ? 1 : 0)) / others;
+        if (L.exposure) {
+          sc.share[s] += L.influence * a;
+          sc.count[s] += static_cast<std::int32_t>(std::lround(a * others));
+        }
+        if (L.active[c] && a > 0 && status_next_[row + s] == kUnaware) {
+          status_next_[row + s] = kAware;
+          aware = true;
+        }
+      }
+      if (L.exposure) influence_sum += L.influence;
+      continue;
+    }
+    if (L.layer->complete) {
+      if (!L.exposure || n_ < 2) continue;
+      for (std::size_t s = 0; s < S; ++s) {
+        const double a = (adopters_[s] - (status_[row + s] == kAdopted ? 1 : 0)) / double(n_ - 1);
+        sc.share[s] += L.influence * a;
+        sc.count[s] += adopters_[s] - (status_[row + s] == kAdopted ? 1 : 0);
+      }
+      influence_sum += L.influence;
+      continue;
+    }
+    std::fill(sc.acc.begin(), sc.acc.end(), 0.0);
+    double wsum = 0.0;
+    if (L.informal) {
+      const std::size_t base = static_cast<std::size_t>(c) * static_cast<std::size_t>(slots_);
+      for (std::size_t k = base; k < base + static_cast<std::size_t>(slots_); ++k) {
+        const CityId j = L.slot_target[k];
+        if (j < 0) continue;
+        const double w = L.weight[k];
+        wsum += L.weight[k];
+        prestige_w += w * (log_pop_[j] - 4.0);
+        seen += L.active[k] != 0;
+        if (holds_any(j)) visit(j, peer_[j], w, L.active[k] != 0, L.exposure, false);
+      }
+    } else {
+      const auto& layer = *L.layer;
+      std::size_t engaged = 0;
+      for (std::int64_t k = layer.offsets[c]; k < layer.offsets[c + 1]; ++k) {
+        const double w = L.weight[k];
+        wsum += L.weight[k];
+        if (!L.prefix) prestige_w += w * (log_pop_[layer.targets[k]] - 4.0);
+        if (L.geographic) comp_w += w;
+        seen += L.active[k] != 0;
+        sc.engaged[engaged] = k;
+        engaged += L.engaged[k];
+      }
+      // The peers' lines are loaded in a loop of independent loads, so that their cache misses
+      // overlap, then visited in tie order.
+      for (std::size_t e = 0; e < engaged; ++e) sc.lines[e] = peer_[layer.targets[sc.engaged[e]]];
+      for (std::size_t e = 0; e < engaged; ++e) {
+        const std::int64_t k = sc.engaged[e];
+        visit(layer.targets[k], sc.lines[e], L.weight[k], L.active[k] != 0, L.exposure,
+              L.geographic);
+      }
+    }
+    if (L.exposure && wsum > 0.0) {
+      for (std::size_t s = 0; s < S; ++s) sc.share[s] += L.influence * sc.acc[s] / wsum;
+      influence_sum += L.influence;
+    }
+  }
+  for (std::size_t s = 0; s < S; ++s) {
+    sc.share_f[s] = static_cast<float>(influence_sum > 0 ? sc.share[s] / influence_sum : 0.0);
+    sc.prestige_f[s] = static_cast<float>(prestige_w > 0 ? sc.prestige[s] / prestige_w : 0.0);
+    sc.comp_f[s] = static_cast<float>(comp_w > 0 ? sc.comp[s] / comp_w : 0.0);
+    sc.drop_f[s] = static_cast<float>(seen > 0 ? sc.drop[s] / seen : 0.0);
+  }
+  if (aware) dirty_[c] = 1;
+}
+
+void CityModel::learn(CityId c, const Scratch& sc) {
+  const double own_tau = 1.0 / (spec_.rule.outcome_noise * spec_.rule.outcome_noise);
+  const bool paying = paying_[c] != 0;
+  for (SolutionId s = 0; s < s_; ++s) {
+    const std::size_t i = idx(c, s);
+    // Normal-normal update with known noise: precisions add, means average by precision.
+    double tau = sc.tau[s], tau_y = sc.tau_y[s];
+    if (paying && !std::isnan(outcome_[i])) {
+      tau += own_tau;
+      tau_y += own_tau * outcome_[i];
+    }
+    if (tau <= 0.0) continue;
+    const double prec = belief_prec_[i] + tau;
+    belief_mean_[i] = (belief_prec_[i] * belief_mean_[i] + tau_y) / prec;
+    belief_prec_[i] = prec;
+  }
+}
+
+void CityModel::decide(CityId c, Step new_step, const Scratch& sc,
+                       std::vector<PendingAdoption>& out) {
   const auto& R = spec_.rule;
   const auto& N = spec_.national;
   const std::size_t S = static_cast<std::size_t>(s_);
   const Step compliance = step_of_time(start_ + N.compliance_lag, start_, dt_);
-  tbb::enumerable_thread_specific<std::vector<PendingAdoption>> pending;
-  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
-    auto& out = pending.local();
-    for (CityId c = r.begin(); c != r.end(); ++c) {
-      const std::size_t row = static_cast<std::size_t>(c) * S;
-      const std::size_t nat = static_cast<std::size_t>(attr_.country[c]) * S;
-      for (std::size_t s = 0; s < S; ++s) {
-        const std::size_t i = row + s;
-        const auto& m = scenario_.solutions[s].model;
-        rng::Stream rng(key_, new_step, static_cast<std::uint32_t>(c), rng::Purpose::kDecide,
-                        static_cast<std::uint32_t>(s));
-        const bool in_force = national_state_[nat + s] == 2;
-        const bool mandate = in_force && N.form == scenario::NationalForm::kMandate;
-        const bool subsidy = in_force && N.form == scenario::NationalForm::kSubsidy;
-        const double cost =
-            m.cost * (subsidy ? 1.0 - N.subsidy : 1.0) / std::max(0.05f, attr_.capacity[c]);
-        const double net = belief_mean_[i] - cost;
+  const std::size_t row = static_cast<std::size_t>(c) * S;
+  const std::size_t nat = static_cast<std::size_t>(attr_.country[c]) * S;
+  for (std::size_t s = 0; s < S; ++s) {
+    const std::size_t i = row + s;
+    const auto& m = scenario_.solutions[s].model;
+    rng::Stream rng(key_, new_step, static_cast<std::uint32_t>(c), rng::Purpose::kDecide,
+                    static_cast<std::uint32_t>(s));
+    const bool in_force = national_state_[nat + s] == 2;
+    const bool mandate = in_force && N.form == scenario::NationalForm::kMandate;
+    const bool subsidy = in_force && N.form == scenario::NationalForm::kSubsidy;
+    // Only the adopted and the few draws below the bound need the cost and the belief.
+    auto net_payoff = [&] {
+      const double cost =
+          m.cost * (subsidy ? 1.0 - N.subsidy : 1.0) / std::max(0.05f, attr_.capacity[c]);
+      return std::pair{belief_mean_[i] - cost, cost};
+    };
 
-        if (status_[i] == kAdopted) {
-          const bool paying = active_from_[i] >= 0 && new_step >= active_from_[i];
-          if (!paying || mandated_[i]) continue;
-          // Drop: poor results, shocks, peers' failures (Volden 2016).
-          const double hazard = R.drop_base + R.drop_poor * std::max(0.0, -net) + R.shock_rate +
-                                R.drop_peer * peer_drop_[i];
-          if (rng.uniform() < -std::expm1(-dt_ * hazard)) {
-            status_next_[i] = kDropped;
-            active_from_next_[i] = -1;
-            out.push_back({{new_step, c, static_cast<SolutionId>(s), EventKind::kDrop, -1, -1,
-                            Mechanism::kNone, variant_[i]}});
-            continue;
-          }
-          // Later re-invention of a design that fits the city poorly.
-          const double f = fit(c, variant_[i]);
-          if (rng.uniform() < -std::expm1(-dt_ * R.readapt_rate * (1.0 - f))) {
-            PendingAdoption p{{new_step, c, static_cast<SolutionId>(s), EventKind::kAdapt, -1, -1,
-                               Mechanism::kNone, -1}};
-            p.new_variant = true;
-            p.parent = variant_[i];
-            const auto& pv = variants_[static_cast<std::size_t>(variant_[i])];
-            p.completeness = std::min(1.0f, pv.completeness + 0.25f * (1.0f - pv.completeness));
-            for (int d = 0; d < kContextDims; ++d)
-              p.design[d] = pv.design[d] +
-                            static_cast<float>(R.adapt_rate) * (attr_.context[c][d] - pv.design[d]);
-            out.push_back(p);
-          }
-          continue;
-        }
-
-        // Not adopted (unaware, aware or dropped before).
-        bool adopt = false;
-        auto mech = Mechanism::kNone;
-        if (mandate && new_step >= national_since_[nat + s] + compliance) {
-          adopt = true;
-          mech = Mechanism::kCoercion;
-        } else {
-          double F = 0.0;
-          const double sh = share_[i];
-          switch (R.exposure) {
-            case ExposureForm::kLinear:
-              F = sh;
-              break;
-            case ExposureForm::kFractionalThreshold:
-              F = sh > 0 && sh >= threshold_[i] ? 1.0 : 0.0;
-              break;
-            case ExposureForm::kCountThreshold:
-              F = count_[i] >= R.exposure_count ? 1.0 : 0.0;
-              break;
-            case ExposureForm::kConformist: {
-              const double a = std::pow(sh, R.conformity), b = std::pow(1.0 - sh, R.conformity);
-              F = a + b > 0 ? a / (a + b) : 0.0;
-              break;
-            }
-          }
-          const double innov = R.innovation * attr_.capacity[c];
-          // Peers' adoptions move only a city that knows of the solution.
-          const double social = status_[i] == kUnaware ? 0.0 : R.imitation * F;
-          const double base = innov + social;
-          if (base <= 0) continue;
-          const double u = rng.uniform();
-          // 1 - exp(-x) <= x and g <= 2: most draws are settled without the utility.
-          if (u >= 2.0 * dt_ * base) continue;
-          const double learning = R.weight_learning * (status_[i] == kUnaware ? 0.0 : net);
-          const double competition = R.weight_competition * competition_[i];
-          const double prestige = R.weight_prestige * prestige_[i];
-          const double incentive = R.weight_incentive * (subsidy ? 1.0 : 0.0);
-          const double cost_term = status_[i] == kUnaware ? R.weight_cost * cost : 0.0;
-          const double U =
-              learning + competition + prestige + incentive - cost_term + R.utility_bias;
-          const double g = 2.0 * logistic(U);
-          if (u < -std::expm1(-dt_ * base * g)) {
-            adopt = true;
-            if (rng.uniform() * (innov + social) < innov) {
-              mech = Mechanism::kInnovation;
-            } else {
-              mech = Mechanism::kImitation;
-              double best = prestige;
-              if (learning > best) {
-                best = learning;
-                mech = Mechanism::kLearning;
-              }
-              if (competition > best) {
-                best = competition;
-                mech = Mechanism::kCompetition;
-              }
-              if (incentive > best) mech = Mechanism::kCoercion;
-            }
-          }
-        }
-        if (!adopt) continue;
-
-        // The source: a peer that has it, through the layer that carried it. Geographic
-        // neighbours for competition; any adopted peer by tie weight otherwise.
-        PendingAdoption p{{new_step, c, static_cast<SolutionId>(s), EventKind::kAdopt, -1, -1, mech,
-                           static_cast<std::int32_t>(s)}};
-        if (mech == Mechanism::kCoercion)
-          p.event.kind = mandate ? EventKind::kMandate : EventKind::kAdopt;
-        if (mech != Mechanism::kInnovation && !mandate) {
-          double total = 0.0;
-          auto consider = [&](CityId j, double w, LayerId l) {
-            const std::size_t js = static_cast<std::size_t>(j) * S + s;
-            if (status_[js] != kAdopted || w <= 0) return;
-            total += w;
-            if (rng.uniform() * total < w) {
-              p.event.source = j;
-              p.event.layer = l;
-            }
-          };
-          for (const auto& L : ties_) {
-            if (mech == Mechanism::kCompetition && !L.geographic) continue;
-            if (L.club) {
-              if (!L.member[c]) continue;
-              for (CityId j : L.members)
-                if (j != c) consider(j, 1.0, L.id);
-            } else if (L.informal) {
-              const std::size_t base =
-                  static_cast<std::size_t>(c) * static_cast<std::size_t>(slots_);
-              for (std::size_t k = base; k < base + static_cast<std::size_t>(slots_); ++k)
-                if (L.slot_target[k] >= 0) consider(L.slot_target[k], L.weight[k], L.id);
-            } else if (!L.layer->complete) {
-              for (std::int64_t k = L.layer->offsets[c]; k < L.layer->offsets[c + 1]; ++k)
-                consider(L.layer->targets[k], L.weight[k] * (L.active[k] ? 2.0 : 1.0), L.id);
-            }
-          }
-        }
-        // What is adopted: the source's variant (else the base design), partly when the city's
-        // capacity is short of the design's complexity, and possibly re-invented at once.
-        std::int32_t v = static_cast<std::int32_t>(s);
-        if (p.event.source >= 0) v = variant_[static_cast<std::size_t>(p.event.source) * S + s];
-        const auto& pv = variants_[static_cast<std::size_t>(v)];
-        const float take = static_cast<float>(1.0 - m.complexity * (1.0 - attr_.capacity[c]));
-        const bool partial = take * pv.completeness < pv.completeness - 1e-6f;
-        const bool reinvent = rng.uniform() < R.adapt_probability;
-        p.event.variant = v;
-        if (partial || reinvent) {
-          p.new_variant = true;
-          p.parent = v;
-          p.completeness = partial ? take * pv.completeness : pv.completeness;
-          const float rate = reinvent ? static_cast<float>(R.adapt_rate) : 0.0f;
-          for (int d = 0; d < kContextDims; ++d)
-            p.design[d] = pv.design[d] + rate * (attr_.context[c][d] - pv.design[d]);
-        }
-        status_next_[i] = kAdopted;
-        const Step lag = step_of_time(start_ + m.lag, start_, dt_);
-        active_from_next_[i] = new_step + lag;
+    if (status_[i] == kAdopted) {
+      // The outcomes phase of this step realised an outcome exactly where the adoption pays (a
+      // finite one), and learn has just read that row: no need to fetch the dates.
+      const bool paying = paying_[c] && !std::isnan(outcome_[i]);
+      if (!paying || mandated_[i]) continue;
+      const double net = net_payoff().first;
+      // Drop: poor results, shocks, peers' failures (Volden 2016).
+      const double hazard = R.drop_base + R.drop_poor * std::max(0.0, -net) + R.shock_rate +
+                            R.drop_peer * sc.drop_f[s];
+      if (rng.uniform() < -std::expm1(-dt_ * hazard)) {
+        status_next_[i] = kDropped;
+        active_from_next_[i] = -1;
+        dirty_[c] = 1;
+        out.push_back({{new_step, c, static_cast<SolutionId>(s), EventKind::kDrop, -1, -1,
+                        Mechanism::kNone, variant_[i]}});
+        continue;
+      }
+      // Later re-invention of a design that fits the city poorly.
+      const double f = fit(c, variant_[i]);
+      if (rng.uniform() < -std::expm1(-dt_ * R.readapt_rate * (1.0 - f))) {
+        PendingAdoption p{{new_step, c, static_cast<SolutionId>(s), EventKind::kAdapt, -1, -1,
+                           Mechanism::kNone, -1}};
+        p.new_variant = true;
+        p.parent = variant_[i];
+        const auto& pv = variants_[static_cast<std::size_t>(variant_[i])];
+        p.completeness = std::min(1.0f, pv.completeness + 0.25f * (1.0f - pv.completeness));
+        for (int d = 0; d < kContextDims; ++d)
+          p.design[d] = pv.design[d] +
+                        static_cast<float>(R.adapt_rate) * (attr_.context[c][d] - pv.design[d]);
         out.push_back(p);
       }
+      continue;
     }
-  });
-  // Merge in (city, solution) order; variants get their ids in that order too.
-  std::vector<PendingAdoption> all;
-  for (auto& v : pending) {
-    all.insert(all.end(), v.begin(), v.end());
-    v.clear();
+
+    // Not adopted (unaware, aware or dropped before).
+    bool adopt = false;
+    auto mech = Mechanism::kNone;
+    if (mandate && new_step >= national_since_[nat + s] + compliance) {
+      adopt = true;
+      mech = Mechanism::kCoercion;
+    } else {
+      double F = 0.0;
+      const double sh = sc.share_f[s];
+      switch (R.exposure) {
+        case ExposureForm::kLinear:
+          F = sh;
+          break;
+        case ExposureForm::kFractionalThreshold:
+          F = sh > 0 && sh >= threshold_[i] ? 1.0 : 0.0;
+          break;
+        case ExposureForm::kCountThreshold:
+          F = sc.count[s] >= R.exposure_count ? 1.0 : 0.0;
+          break;
+        case ExposureForm::kConformist: {
+          const double a = std::pow(sh, R.conformity), b = std::pow(1.0 - sh, R.conformity);
+          F = a + b > 0 ? a / (a + b) : 0.0;
+          break;
+        }
+      }
+      const double innov = R.innovation * attr_.capacity[c];
+      // Peers' adoptions move only a city that knows of the solution.
+      const double social = status_[i] == kUnaware ? 0.0 : R.imitation * F;
+      const double base = innov + social;
+      if (base <= 0) continue;
+      const double u = rng.uniform();
+      // 1 - exp(-x) <= x and g <= 2: most draws are settled without the utility.
+      if (u >= 2.0 * dt_ * base) continue;
+      const auto [net, cost] = net_payoff();
+      const double learning = R.weight_learning * (status_[i] == kUnaware ? 0.0 : net);
+      const double competition = R.weight_competition * sc.comp_f[s];
+      const double prestige = R.weight_prestige * sc.prestige_f[s];
+      const double incentive = R.weight_incentive * (subsidy ? 1.0 : 0.0);
+      const double cost_term = status_[i] == kUnaware ? R.weight_cost * cost : 0.0;
+      const double U = learning + competition + prestige + incentive - cost_term + R.utility_bias;
+      const double g = 2.0 * logistic(U);
+      if (u < -std::expm1(-dt_ * base * g)) {
+        adopt = true;
+        if (rng.uniform() * (innov + social) < innov) {
+          mech = Mechanism::kInnovation;
+        } else {
+          mech = Mechanism::kImitation;
+          double best = prestige;
+          if (learning > best) {
+            best = learning;
+            mech = Mechanism::kLearning;
+          }
+          if (competition > best) {
+            best = competition;
+            mech = Mechanism::kCompetition;
+          }
+          if (incentive > best) mech = Mechanism::kCoercion;
+        }
+      }
+    }
+    if (!adopt) continue;
+
+    // The source: a peer that has it, through the layer that carried it. Geographic
+    // neighbours for competition; any adopted peer by tie weight otherwise.
+    PendingAdoption p{{new_step, c, static_cast<SolutionId>(s), EventKind::kAdopt, -1, -1, mech,
+                       static_cast<std::int32_t>(s)}};
+    if (mech == Mechanism::kCoercion)
+      p.event.kind = mandate ? EventKind::kMandate : EventKind::kAdopt;
+    if (mech != Mechanism::kInnovation && !mandate) {
+      double total = 0.0;
+      auto consider = [&](CityId j, double w, LayerId l) {
+        const std::size_t js = static_cast<std::size_t>(j) * S + s;
+        if (status_[js] != kAdopted || w <= 0) return;
+        total += w;
+        if (rng.uniform() * total < w) {
+          p.event.source = j;
+          p.event.layer = l;
+        }
+      };
+      for (const auto& L : ties_) {
+        if (mech == Mechanism::kCompetition && !L.geographic) continue;
+        if (L.club) {
+          if (!L.member[c]) continue;
+          for (CityId j : L.members)
+            if (j != c) consider(j, 1.0, L.id);
+        } else if (L.informal) {
+          const std::size_t base = static_cast<std::size_t>(c) * static_cast<std::size_t>(slots_);
+          for (std::size_t k = base; k < base + static_cast<std::size_t>(slots_); ++k)
+            if (L.slot_target[k] >= 0) consider(L.slot_target[k], L.weight[k], L.id);
+        } else if (!L.layer->complete) {
+          for (std::int64_t k = L.layer->offsets[c]; k < L.layer->offsets[c + 1]; ++k)
+            consider(L.layer->targets[k], L.weight[k] * (L.active[k] ? 2.0 : 1.0), L.id);
+        }
+      }
+    }
+    // What is adopted: the source's variant (else the base design), partly when the city's
+    // capacity is short of the design's complexity, and possibly re-invented at once.
+    std::int32_t v = static_cast<std::int32_t>(s);
+    if (p.event.source >= 0) v = variant_[static_cast<std::size_t>(p.event.source) * S + s];
+    const auto& pv = variants_[static_cast<std::size_t>(v)];
+    const float take = static_cast<float>(1.0 - m.complexity * (1.0 - attr_.capacity[c]));
+    const bool partial = take * pv.completeness < pv.completeness - 1e-6f;
+    const bool reinvent = rng.uniform() < R.adapt_probability;
+    p.event.variant = v;
+    if (partial || reinvent) {
+      p.new_variant = true;
+      p.parent = v;
+      p.completeness = partial ? take * pv.completeness : pv.completeness;
+      const float rate = reinvent ? static_cast<float>(R.adapt_rate) : 0.0f;
+      for (int d = 0; d < kContextDims; ++d)
+        p.design[d] = pv.design[d] + rate * (attr_.context[c][d] - pv.design[d]);
+    }
+    status_next_[i] = kAdopted;
+    const Step lag = step_of_time(start_ + m.lag, start_, dt_);
+    active_from_next_[i] = new_step + lag;
+    dirty_[c] = 1;
+    out.push_back(p);
   }
+}
+
+void CityModel::merge_adoptions(std::vector<PendingAdoption>& all, Step new_step) {
+  // Merge in (city, solution) order; variants get their ids in that order too.
   std::sort(all.begin(), all.end(), [](const PendingAdoption& a, const PendingAdoption& b) {
     if (a.event.city != b.event.city) return a.event.city < b.event.city;
     return a.event.solution < b.event.solution;
@@ -824,6 +898,7 @@ void CityModel::phase_decide(Step new_step) {
       p.event.variant = id;
     }
     const std::size_t i = idx(p.event.city, p.event.solution);
+    dirty_[p.event.city] = 1;
     switch (p.event.kind) {
       case EventKind::kAdopt:
       case EventKind::kMandate:
@@ -849,16 +924,25 @@ void CityModel::phase_national(Step new_step) {
   if (!N.enabled) return;
   const std::size_t S = static_cast<std::size_t>(s_);
   const Step lag = step_of_time(start_ + N.legislative_lag, start_, dt_);
+  // Adopted population per country and solution, added in city order as country by country. A
+  // row that is not dirty equals the state, so without adopted bits it adopts nothing.
+  const std::size_t W = words_;
+  std::vector<double> adopted(country_cities_.size() * S, 0.0);
+  for (CityId c = 0; c < n_; ++c) {
+    std::uint64_t any = dirty_[c];
+    for (std::size_t w = 0; w < W; ++w) any |= adopted_bits_[static_cast<std::size_t>(c) * W + w];
+    if (!any) continue;
+    const std::size_t row = static_cast<std::size_t>(c) * S;
+    double* sum = &adopted[static_cast<std::size_t>(attr_.country[c]) * S];
+    for (std::size_t s = 0; s < S; ++s)
+      if (status_next_[row + s] == kAdopted) sum[s] += cities_.population[c];
+  }
   for (std::size_t k = 0; k < country_cities_.size(); ++k) {
     if (country_pop_[k] <= 0) continue;
     for (std::size_t s = 0; s < S; ++s) {
       const std::size_t ks = k * S + s;
       if (national_state_[ks] == 2) continue;
-      double adopted = 0.0;
-      for (CityId c : country_cities_[k])
-        if (status_next_[idx(c, static_cast<SolutionId>(s))] == kAdopted)
-          adopted += cities_.population[c];
-      const double pressure = adopted / country_pop_[k];
+      const double pressure = adopted[ks] / country_pop_[k];
       // With the pressure valve, widespread local action makes national action look needless
       // (Shipan & Volden 2006).
       const bool urgent =
@@ -882,6 +966,11 @@ void CityModel::phase_national(Step new_step) {
 
 void CityModel::phase_economy() {
   const auto& E = spec_.economy;
+  // Without trade ties every city's GDP index grows by zero.
+  if (std::none_of(ties_.begin(), ties_.end(), [](const LayerState& L) {
+        return L.trade_layer && !L.club && !L.informal && !L.layer->complete;
+      }))
+    return;
   tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
     for (CityId c = r.begin(); c != r.end(); ++c) {
       double stock = 0.0;
@@ -914,22 +1003,11 @@ void CityModel::phase_record(Step new_step) {
       --adopters_[e.solution];
     }
   }
-  status_.swap(status_next_);
-  variant_.swap(variant_next_);
-  active_from_.swap(active_from_next_);
-  // Keep the next buffers equal to the state so seeds and phases start from it.
-  status_next_ = status_;
-  variant_next_ = variant_;
-  active_from_next_ = active_from_;
-
-  for (auto& L : ties_) {
-    if (!L.club) continue;
-    std::fill(L.club_adopters.begin(), L.club_adopters.end(), 0);
-    for (CityId c : L.members)
-      for (SolutionId s = 0; s < s_; ++s) L.club_adopters[s] += status_[idx(c, s)] == kAdopted;
-  }
-  // Per-solution totals over fixed blocks of cities, summed in block order: the floating-point
-  // sum of payoffs does not depend on the threads.
+  // Only dirty rows changed: they are copied into the state, which leaves the next buffers equal
+  // to it for the seeds and phases of the next step. Per-solution totals over fixed blocks of
+  // cities, summed in block order: the floating-point sum of payoffs does not depend on the
+  // threads. A status never returns to unaware, so the aware count grows by the rows that leave
+  // it.
   const std::size_t S = static_cast<std::size_t>(s_);
   constexpr CityId kBlock = 4096;
   const CityId blocks = (n_ + kBlock - 1) / kBlock;
@@ -938,17 +1016,36 @@ void CityModel::phase_record(Step new_step) {
   std::vector<double> payoff(static_cast<std::size_t>(blocks) * S, 0.0);
   tbb::parallel_for(CityId{0}, blocks, [&](CityId b) {
     const std::size_t base = static_cast<std::size_t>(b) * S;
-    for (CityId c = b * kBlock; c < std::min(n_, (b + 1) * kBlock); ++c)
+    for (CityId c = b * kBlock; c < std::min(n_, (b + 1) * kBlock); ++c) {
+      const std::size_t row = static_cast<std::size_t>(c) * S;
+      if (dirty_[c]) {
+        for (std::size_t s = 0; s < S; ++s) {
+          const std::size_t i = row + s;
+          aware[base + s] += status_[i] == kUnaware && status_next_[i] != kUnaware;
+          status_[i] = status_next_[i];
+          variant_[i] = variant_next_[i];
+          active_from_[i] = active_from_next_[i];
+        }
+        update_bits(c);
+        dirty_[c] = 0;
+      }
+      if (!paying_[c]) continue;
       for (std::size_t s = 0; s < S; ++s) {
-        const std::size_t i = static_cast<std::size_t>(c) * S + s;
-        aware[base + s] += status_[i] != kUnaware;
-        const float y = outcome_[i];
+        const float y = outcome_[row + s];
         if (!std::isnan(y)) {
           ++paying[base + s];
           payoff[base + s] += y;
         }
       }
+    }
   });
+
+  for (auto& L : ties_) {
+    if (!L.club) continue;
+    std::fill(L.club_adopters.begin(), L.club_adopters.end(), 0);
+    for (CityId c : L.members)
+      for (SolutionId s = 0; s < s_; ++s) L.club_adopters[s] += status_[idx(c, s)] == kAdopted;
+  }
   for (std::size_t s = 0; s < S; ++s) {
     std::int32_t a = 0, p = 0;
     double total = 0.0;
@@ -958,9 +1055,65 @@ void CityModel::phase_record(Step new_step) {
       p += paying[k];
       total += payoff[k];
     }
-    aware_[s] = a;
+    aware_[s] += a;
     mean_payoff_[s] = p > 0 ? total / p : std::numeric_limits<double>::quiet_NaN();
   }
+}
+
+bool CityModel::holds_any(CityId c) const {
+  if (peer_[c].held != 0) return true;
+  const auto hi =
+      held_hi_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(c) * (words_ - 1));
+  return std::any_of(hi, hi + static_cast<std::ptrdiff_t>(words_ - 1),
+                     [](std::uint64_t w) { return w != 0; });
+}
+
+// Adopted solutions get their Lend in the outcomes phase, before anyone reads it. A city that
+// holds a solution never returns to holding none, so its ties are marked engaged once, from its
+// side: each entry is written by the one city it points to.
+void CityModel::update_bits(CityId c) {
+  const std::size_t row = static_cast<std::size_t>(c) * static_cast<std::size_t>(s_);
+  const bool held_before = holds_any(c);
+  std::uint64_t* adopted = &adopted_bits_[static_cast<std::size_t>(c) * words_];
+  std::fill(adopted, adopted + words_, 0);
+  peer_[c].held = peer_[c].adopted = 0;
+  std::fill_n(
+      held_hi_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(c) * (words_ - 1)),
+      words_ - 1, 0);
+  for (std::size_t s = 0; s < static_cast<std::size_t>(s_); ++s) {
+    const std::uint64_t bit = std::uint64_t{1} << (s % 64);
+    if (status_[row + s] == kAdopted) adopted[s / 64] |= bit;
+    if (status_[row + s] < kAdopted) continue;
+    if (s < 64) {
+      peer_[c].held |= bit;
+      if (status_[row + s] == kAdopted) peer_[c].adopted |= bit;
+    } else
+      held_hi_[static_cast<std::size_t>(c) * (words_ - 1) + s / 64 - 1] |= bit;
+  }
+  if (held_before || !holds_any(c)) return;
+  for (auto& L : ties_) {
+    if (L.engaged.empty()) continue;
+    for (std::int64_t k = L.layer->offsets[c]; k < L.layer->offsets[c + 1]; ++k)
+      L.engaged[static_cast<std::size_t>(L.mirror[k])] = 1;
+  }
+}
+
+// The derived per-city state, from the state itself (after a checkpoint is loaded).
+void CityModel::derive_bits() {
+  const std::size_t S = static_cast<std::size_t>(s_);
+  for (auto& p : peer_) p.held = p.adopted = 0;
+  std::fill(held_hi_.begin(), held_hi_.end(), 0);
+  for (auto& L : ties_) std::fill(L.engaged.begin(), L.engaged.end(), 0);
+  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+    for (CityId c = r.begin(); c != r.end(); ++c) {
+      update_bits(c);
+      const std::size_t row = static_cast<std::size_t>(c) * S;
+      paying_[c] = std::any_of(outcome_.begin() + static_cast<std::ptrdiff_t>(row),
+                               outcome_.begin() + static_cast<std::ptrdiff_t>(row + S),
+                               [](float y) { return !std::isnan(y); });
+      dirty_[c] = 0;
+    }
+  });
 }
 
 std::int64_t CityModel::active_ties(LayerId l) const {
@@ -1150,6 +1303,8 @@ void CityModel::load_state(std::istream& in, const std::string& name) {
   status_next_ = status_;
   variant_next_ = variant_;
   active_from_next_ = active_from_;
+  if (outcome_.size() != slots) b.fail();
+  derive_bits();
 }
 
 std::unique_ptr<Model> make_model(const scenario::Scenario& scenario, const CityTable& cities,

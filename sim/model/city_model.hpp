@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,7 +28,9 @@ CityAttributes derive_attributes(const scenario::Scenario& s, const CityTable& c
 
 // The city diplomacy model (rule.kind: city). Phases of a step, each a parallel loop over cities
 // that writes only its own city's slots: ties, outcomes, observe, learn, decide, national,
-// economy, record. Status, variant and implementation dates are double buffered.
+// economy, record. Status, variant and implementation dates are double buffered. Observe, learn
+// and decide read nothing another city writes in them, so they run as one pass per city (timed
+// as observe_decide) and what a city gathers stays in per-thread scratch.
 class CityModel final : public Model {
  public:
   enum Status : std::uint8_t { kUnaware = 0, kAware = 1, kAdopted = 2, kDropped = 3 };
@@ -80,10 +83,13 @@ class CityModel final : public Model {
     bool club = false;      // membership layer: a hyperedge among members
     bool informal = false;  // per-city contact slots, made at conferences
     bool geographic = false;
+    // Static and before any dynamic or informal layer: its prestige weights are in prestige_w0_.
+    bool prefix = false;
     std::vector<float> weight;              // [entry] (slots for informal)
     std::vector<std::uint8_t> active;       // [entry] used in this step
     std::vector<std::int64_t> mirror;       // [entry] the same tie seen from its other end
     std::vector<float> use_probability;     // [entry] static layers: chance of use in a step
+    std::vector<std::uint8_t> engaged;      // [entry] its target holds or held some solution
     std::vector<double> trade;              // [entry] trade stock (trade layers)
     std::vector<std::int32_t> slot_target;  // informal: [city * slots + k], -1 empty
     std::vector<std::uint8_t> member, member_next;  // club: [city]
@@ -92,19 +98,25 @@ class CityModel final : public Model {
     std::int32_t club_size = 0;
   };
   struct PendingAdoption;  // decide-phase output merged in record
+  struct Scratch;          // what observe gathers for one city, per solution
 
   std::size_t idx(CityId c, SolutionId s) const {
     return static_cast<std::size_t>(c) * static_cast<std::size_t>(s_) + static_cast<std::size_t>(s);
   }
   void phase_ties(Step new_step);
   void phase_outcomes(Step new_step);
-  void phase_observe(Step new_step);
-  void phase_learn();
-  void phase_decide(Step new_step);
+  void phase_cities(Step new_step);
+  void observe(CityId c, Step new_step, Scratch& sc);
+  void learn(CityId c, const Scratch& sc);
+  void decide(CityId c, Step new_step, const Scratch& sc, std::vector<PendingAdoption>& out);
+  void merge_adoptions(std::vector<PendingAdoption>& all, Step new_step);
   void phase_national(Step new_step);
   void phase_economy();
   void phase_record(Step new_step);
   void apply_seeds(Step step);
+  void update_bits(CityId c);
+  bool holds_any(CityId c) const;
+  void derive_bits();
   double fit(CityId c, std::int32_t v) const;
 
   const scenario::Scenario& scenario_;
@@ -126,12 +138,45 @@ class CityModel final : public Model {
   std::vector<Step> adopt_step_;                      // last adoption, for prestige fading
   std::vector<std::uint8_t> mandated_;
   std::vector<double> belief_mean_, belief_prec_;
-  std::vector<float> outcome_;               // realised this step, NaN when not paying
-  std::vector<double> sig_tau_, sig_tau_y_;  // signals gathered this step
-  std::vector<float> share_, prestige_, competition_, peer_drop_, prestige_src_;
-  std::vector<std::uint8_t> engaged_;  // [city] holds or held some solution
-  std::vector<std::int32_t> count_;
+  std::vector<float> outcome_;  // realised this step, NaN when not paying
   std::vector<float> threshold_;
+
+  // What observe reads of a peer, laid out so that a tie costs one cache line: most cities hold
+  // nothing and most holders a few solutions. Bit s (s < 64) of held: status_ is adopted or
+  // dropped; of adopted: adopted. For each adopted solution, in solution order, the outcome (NaN
+  // when not paying) and the prestige it lends: the first kInline in the line, the others in
+  // lend_[city * S + solution], as are solutions from 64 on (bits in held_hi_, adopted_bits_).
+  struct Lend {
+    float outcome;
+    float prestige;
+  };
+  static constexpr std::size_t kInline =
+      (64 - sizeof(float) * scenario::kContextDims - 2 * sizeof(std::uint64_t)) / sizeof(Lend);
+  struct alignas(64) PeerLine {
+    std::array<float, scenario::kContextDims> context;
+    std::uint64_t held = 0, adopted = 0;
+    std::array<Lend, kInline> lend;
+  };
+  static_assert(sizeof(PeerLine) == 64);
+  Lend& lend_of(CityId c, std::size_t s) {
+    if (s < 64) {
+      const std::uint64_t below = peer_[c].adopted & ((std::uint64_t{1} << s) - 1);
+      const auto k = static_cast<std::size_t>(std::popcount(below));
+      if (k < kInline) return peer_[c].lend[k];
+    }
+    return lend_[static_cast<std::size_t>(c) * static_cast<std::size_t>(s_) + s];
+  }
+  std::size_t words_ = 1;
+  std::vector<PeerLine> peer_;
+  std::vector<std::uint64_t> held_hi_;  // [city * (words_ - 1) + s / 64 - 1], s >= 64
+  std::vector<Lend> lend_;
+  // Sum over the ties of the prefix layers of weight x (log10 population - 4), added in the order
+  // observe adds the others: the same every step.
+  std::vector<double> prestige_w0_;
+  std::size_t max_degree_ = 0;               // over the layers with engaged flags
+  std::vector<std::uint64_t> adopted_bits_;  // [city * words_ + s / 64] bit s: status_ adopted
+  std::vector<std::uint8_t> paying_;         // [city] some outcome_ of its row is not NaN
+  std::vector<std::uint8_t> dirty_;          // [city] its next row may differ from its state
 
   std::vector<double> gdp_;
   std::vector<LayerState> ties_;
@@ -157,7 +202,7 @@ class CityModel final : public Model {
   std::size_t next_seed_ = 0;
 
   PhaseTimers timers_;
-  std::array<int, 8> phase_{};
+  std::array<int, 7> phase_{};
 
   // Output handles.
   int out_aware_ = -1, out_payoff_ = -1, out_active_ = -1, out_trade_ = -1, out_jobs_ = -1,
