@@ -98,6 +98,7 @@ def centrality_vs_adoption(run, solution, cent=None, method="fisher"):
 def isolation_effect(run, solution, layers=None):
     """Isolated cities (no tie in any non-complete layer) against connected ones: cities, share
     that adopted (with a 95 % Wilson interval), median and mean adoption time."""
+    run.require_network()
     degree = np.zeros(run.n_cities, dtype=np.int64)
     for layer in run.layers:
         if layer.complete or (layers is not None and layer.name not in layers):

@@ -157,6 +157,7 @@ class Run:
     snapshot_names: list = field(default_factory=list)
     has_events: bool = True
     has_mechanism: bool = False
+    has_network: bool = True
 
     @property
     def n_cities(self):
@@ -206,12 +207,19 @@ class Run:
         frame["share"] = frame["adopters"] / max(self.n_cities, 1)
         return frame
 
+    def require_network(self):
+        """Raises a clear error when the run was written without its ties."""
+        if not self.has_network:
+            _fail(self.path, "written with output.network: false, so it holds no ties; rerun "
+                             "its scenario (the /scenario text) without that setting")
+
     def graph(self, layers=None, include_complete=False):
         """A networkx Graph of the union of layers (all non-complete ones by default).
 
         Edge attributes: ``weight`` (sum over layers) and ``layers`` (their names)."""
         import networkx as nx
 
+        self.require_network()
         g = nx.Graph()
         g.add_nodes_from(range(self.n_cities))
         chosen = [self.layer(n) if isinstance(n, str) else n for n in (layers or self.layers)]
@@ -380,7 +388,8 @@ def _read_run(f, path):
     return Run(path=path, attrs=attrs, scenario_yaml=scenario, cities=cities, solutions=solutions,
                time=time, adopters=adopters, events=events, layers=layers, kind_names=kind_names,
                variants=variants, national=national, extra_series=extra, snapshot_names=snapshots,
-               has_events=has_events, has_mechanism=has_mechanism)
+               has_events=has_events, has_mechanism=has_mechanism,
+               has_network="network" in f)
 
 
 def _names(codes, names, what):

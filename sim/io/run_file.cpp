@@ -96,25 +96,27 @@ void RunFileWriter::write_static(const Meta& meta, const model::CityTable& citie
                   "Solution index (column of /series/adopters)");
   h5::write_strings(sg.get(), "name", names, "", "Solution name");
 
-  Handle ng = h5::create_group(root, "network");
-  std::vector<std::string> layer_names;
-  for (const auto& layer : network.layers) layer_names.push_back(layer.name);
-  h5::set_string_array_attribute(ng.get(), "layers", layer_names);
-  for (std::size_t l = 0; l < network.layers.size(); ++l) {
-    const auto& layer = network.layers[l];
-    Handle lg = h5::create_group(ng.get(), layer.name);
-    h5::set_attribute<std::int32_t>(lg.get(), "index", static_cast<std::int32_t>(l));
-    h5::set_attribute<std::uint8_t>(lg.get(), "complete", layer.complete ? 1 : 0);
-    h5::set_attribute<double>(lg.get(), "influence", layer.influence);
-    const auto& offsets = layer.offsets;
-    h5::write_array(lg.get(), "offsets", {offsets.size()}, offsets.data(), "ties",
-                    "CSR row offsets: the ties of city c are targets[offsets[c]:offsets[c+1]] "
-                    "(empty for a complete layer, which ties every pair)",
-                    layout_);
-    h5::write_array(lg.get(), "targets", {layer.targets.size()}, layer.targets.data(), "",
-                    "CSR column indices: the city index at the other end of each tie", layout_);
-    h5::write_array(lg.get(), "weights", {layer.weights.size()}, layer.weights.data(), "",
-                    "Tie weight", layout_);
+  if (scenario_.output.network) {
+    Handle ng = h5::create_group(root, "network");
+    std::vector<std::string> layer_names;
+    for (const auto& layer : network.layers) layer_names.push_back(layer.name);
+    h5::set_string_array_attribute(ng.get(), "layers", layer_names);
+    for (std::size_t l = 0; l < network.layers.size(); ++l) {
+      const auto& layer = network.layers[l];
+      Handle lg = h5::create_group(ng.get(), layer.name);
+      h5::set_attribute<std::int32_t>(lg.get(), "index", static_cast<std::int32_t>(l));
+      h5::set_attribute<std::uint8_t>(lg.get(), "complete", layer.complete ? 1 : 0);
+      h5::set_attribute<double>(lg.get(), "influence", layer.influence);
+      const auto& offsets = layer.offsets;
+      h5::write_array(lg.get(), "offsets", {offsets.size()}, offsets.data(), "ties",
+                      "CSR row offsets: the ties of city c are targets[offsets[c]:offsets[c+1]] "
+                      "(empty for a complete layer, which ties every pair)",
+                      layout_);
+      h5::write_array(lg.get(), "targets", {layer.targets.size()}, layer.targets.data(), "",
+                      "CSR column indices: the city index at the other end of each tie", layout_);
+      h5::write_array(lg.get(), "weights", {layer.weights.size()}, layer.weights.data(), "",
+                      "Tie weight", layout_);
+    }
   }
 
   Handle series = h5::create_group(root, "series");

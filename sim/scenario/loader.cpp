@@ -822,6 +822,7 @@ Scenario fill(const Resolved& root) {
   sc.output.file = out["file"].s;
   sc.output.compression = static_cast<std::int32_t>(out["compression"].i);
   sc.output.events = out["events"].b;
+  sc.output.network = out["network"].b;
   sc.model.snapshot_every = static_cast<std::int32_t>(out["snapshot_every"].i);
   return sc;
 }

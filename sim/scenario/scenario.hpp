@@ -108,6 +108,7 @@ struct OutputSpec {
   std::string file;              // empty: "<name>.h5" in the current directory
   std::int32_t compression = 4;  // deflate level, 0 = none
   bool events = true;
+  bool network = true;  // write /network
 };
 
 // A question scenario (scenarios/questions/): `citynet run` runs the comparison it names and

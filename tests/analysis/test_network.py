@@ -42,3 +42,22 @@ def test_isolation(run):
     assert iso.loc["isolated", "cities"] == 3 and iso.loc["connected", "cities"] == 37
     times = adoption_times(run, "bike_sharing")
     assert iso.adopters.sum() == times.notna().sum()
+
+
+def test_network_functions_name_a_run_written_without_ties(run_file, tmp_path):
+    import shutil
+
+    import h5py
+
+    from citynet_analysis.readers import CitynetInputError, open_run
+
+    lean = tmp_path / "lean.h5"
+    shutil.copy(run_file, lean)
+    with h5py.File(lean, "a") as f:
+        del f["network"]
+    run = open_run(lean)
+    assert not run.has_network and run.layers == []
+    with pytest.raises(CitynetInputError, match="output.network: false"):
+        isolation_effect(run, "bike_sharing")
+    with pytest.raises(CitynetInputError, match="output.network: false"):
+        centralities(run)

@@ -298,3 +298,35 @@ TEST_CASE("An unwritable output leaves no file and exits 1", "[integration]") {
   CHECK(r.err.find("cannot create the output file") != std::string::npos);
   CHECK(!fs::exists(dir / "no"));
 }
+
+TEST_CASE("output.network false leaves the ties out and nothing else", "[integration]") {
+  TempDir dir;
+  const std::string scenario = small_scenario(dir);
+  const std::string with = dir / "with.h5", without = dir / "without.h5";
+  REQUIRE(run_citynet("run -q " + shell_quote(scenario) + " -o " + shell_quote(with) +
+                      " --reproducible")
+              .exit_code == 0);
+  REQUIRE(run_citynet("run -q " + shell_quote(scenario) + " -o " + shell_quote(without) +
+                      " --reproducible --set output.network=false")
+              .exit_code == 0);
+  auto all = testing::read_all_datasets(with);
+  const auto lean = testing::read_all_datasets(without);
+  CHECK(all.count("/network/random/targets") == 1);
+  std::size_t network = 0;
+  for (auto it = all.begin(); it != all.end();) {
+    if (it->first.rfind("/network/", 0) == 0) {
+      it = all.erase(it);
+      ++network;
+    } else {
+      ++it;
+    }
+  }
+  CHECK(network == 6);  // offsets, targets, weights of two layers
+  // The scenario text differs by the setting itself; every other dataset is the same.
+  all.erase("/scenario");
+  auto rest = lean;
+  rest.erase("/scenario");
+  CHECK(rest == all);
+  const auto info = run_citynet("info " + shell_quote(without));
+  CHECK(info.exit_code == 0);
+}
