@@ -4,11 +4,18 @@
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
+#include <new>
+#include <type_traits>
 
 #include "core/embedded.hpp"
 #include "io/binary.hpp"
@@ -52,6 +59,28 @@ double ordered_sum(CityId n, F value) {
 }
 
 }  // namespace
+
+void* allocate_huge(std::size_t bytes, std::size_t align) {
+  constexpr std::size_t kHuge = std::size_t{2} << 20;
+  if (bytes >= 2 * kHuge) {
+    const std::size_t size = (bytes + kHuge - 1) & ~(kHuge - 1);
+    void* p = std::aligned_alloc(kHuge, size);
+    if (p == nullptr) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    madvise(p, size, MADV_HUGEPAGE);  // advice only: without it the pages are small
+#endif
+    return p;
+  }
+  return ::operator new(bytes, std::align_val_t(align));
+}
+
+void free_huge(void* p, std::size_t bytes, std::size_t align) {
+  if (p == nullptr) return;
+  if (bytes >= 2 * (std::size_t{2} << 20))
+    std::free(p);
+  else
+    ::operator delete(p, std::align_val_t(align));
+}
 
 CityAttributes derive_attributes(const scenario::Scenario& s, const CityTable& cities,
                                  std::uint64_t run_key) {
@@ -154,8 +183,7 @@ CityModel::CityModel(const scenario::Scenario& scenario, const CityTable& cities
   active_from_next_ = active_from_;
   adopt_step_.assign(slots, -1);
   mandated_.assign(slots, 0);
-  belief_mean_.assign(slots, spec_.rule.prior_mean);
-  belief_prec_.assign(slots, spec_.rule.prior_precision);
+  belief_.assign(slots, {spec_.rule.prior_mean, spec_.rule.prior_precision});
   outcome_.assign(slots, kNaN);
   words_ = (static_cast<std::size_t>(s_) + 63) / 64;
   adopted_bits_.assign(static_cast<std::size_t>(n_) * words_, 0);
@@ -345,7 +373,7 @@ void CityModel::apply_seeds(Step step) {
     const Step lag = step_of_time(start_ + scenario_.solutions[sd.solution].model.lag, start_, dt_);
     active_from_next_[i] = step + lag;
     // The origin knows what it built: its belief starts at its expected payoff.
-    belief_mean_[i] = expected_payoff(sd.city, sd.solution, sd.solution);
+    belief_[i].mean = expected_payoff(sd.city, sd.solution, sd.solution);
     events_.push_back(
         {step, sd.city, sd.solution, EventKind::kSeed, -1, -1, Mechanism::kNone, sd.solution});
   }
@@ -529,7 +557,11 @@ void CityModel::phase_cities(Step new_step) {
   tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
     Scratch& sc = scratch.local();
     auto& out = pending.local();
+    constexpr CityId kAhead = 4;
+    for (CityId c = r.begin(); c != std::min(r.end(), r.begin() + kAhead); ++c) prefetch(c);
     for (CityId c = r.begin(); c != r.end(); ++c) {
+      // The scattered reads of cities a little ahead start while this one is worked on.
+      if (c + kAhead < r.end()) prefetch(c + kAhead);
       observe(c, new_step, sc);
       learn(c, sc);
       decide(c, new_step, sc, out);
@@ -538,6 +570,20 @@ void CityModel::phase_cities(Step new_step) {
   std::vector<PendingAdoption> all;
   for (auto& v : pending) all.insert(all.end(), v.begin(), v.end());
   merge_adoptions(all, new_step);
+}
+
+void CityModel::prefetch(CityId c) const {
+  for (const auto& L : ties_) {
+    if (L.engaged.empty()) continue;
+    const auto& layer = *L.layer;
+    for (std::int64_t k = layer.offsets[c]; k < layer.offsets[c + 1]; ++k)
+      if (L.engaged[k]) __builtin_prefetch(&peer_[layer.targets[k]]);
+  }
+  const std::size_t S = static_cast<std::size_t>(s_);
+  if (S == 0) return;
+  const Belief* row = &belief_[static_cast<std::size_t>(c) * S];
+  for (std::size_t s = 0; s < S; s += 64 / sizeof(Belief)) __builtin_prefetch(row + s);
+  __builtin_prefetch(row + S - 1);
 }
 
 void CityModel::observe(CityId c, Step new_step, Scratch& sc) {
@@ -701,9 +747,10 @@ void CityModel::learn(CityId c, const Scratch& sc) {
       tau_y += own_tau * outcome_[i];
     }
     if (tau <= 0.0) continue;
-    const double prec = belief_prec_[i] + tau;
-    belief_mean_[i] = (belief_prec_[i] * belief_mean_[i] + tau_y) / prec;
-    belief_prec_[i] = prec;
+    Belief& b = belief_[i];
+    const double prec = b.prec + tau;
+    b.mean = (b.prec * b.mean + tau_y) / prec;
+    b.prec = prec;
   }
 }
 
@@ -727,7 +774,7 @@ void CityModel::decide(CityId c, Step new_step, const Scratch& sc,
     auto net_payoff = [&] {
       const double cost =
           m.cost * (subsidy ? 1.0 - N.subsidy : 1.0) / std::max(0.05f, attr_.capacity[c]);
-      return std::pair{belief_mean_[i] - cost, cost};
+      return std::pair{belief_[i].mean - cost, cost};
     };
 
     if (status_[i] == kAdopted) {
@@ -1236,8 +1283,16 @@ void CityModel::save_state(std::ostream& out) const {
   b.put(active_from_);
   b.put(adopt_step_);
   b.put(mandated_);
-  b.put(belief_mean_);
-  b.put(belief_prec_);
+  {
+    // Checkpoints keep the means, then the precisions.
+    std::vector<double> mean(belief_.size()), prec(belief_.size());
+    for (std::size_t i = 0; i < belief_.size(); ++i) {
+      mean[i] = belief_[i].mean;
+      prec[i] = belief_[i].prec;
+    }
+    b.put(mean);
+    b.put(prec);
+  }
   b.put(outcome_);
   b.put(gdp_);
   b.put(adopters_);
@@ -1268,8 +1323,9 @@ void CityModel::load_state(std::istream& in, const std::string& name) {
   b.get(active_from_);
   b.get(adopt_step_);
   b.get(mandated_);
-  b.get(belief_mean_);
-  b.get(belief_prec_);
+  std::vector<double> mean, prec;
+  b.get(mean);
+  b.get(prec);
   b.get(outcome_);
   b.get(gdp_);
   b.get(adopters_);
@@ -1303,8 +1359,28 @@ void CityModel::load_state(std::istream& in, const std::string& name) {
   status_next_ = status_;
   variant_next_ = variant_;
   active_from_next_ = active_from_;
-  if (outcome_.size() != slots) b.fail();
+  if (outcome_.size() != slots || mean.size() != slots || prec.size() != slots) b.fail();
+  for (std::size_t i = 0; i < slots; ++i) belief_[i] = {mean[i], prec[i]};
   derive_bits();
+}
+
+std::int64_t CityModel::state_bytes() const {
+  auto bytes = [](const auto& v) {
+    return v.capacity() * sizeof(typename std::decay_t<decltype(v)>::value_type);
+  };
+  std::size_t total = bytes(log_pop_) + bytes(isolated_) + bytes(status_) + bytes(status_next_) +
+                      bytes(variant_) + bytes(variant_next_) + bytes(active_from_) +
+                      bytes(active_from_next_) + bytes(adopt_step_) + bytes(mandated_) +
+                      bytes(belief_) + bytes(outcome_) + bytes(threshold_) + bytes(peer_) +
+                      bytes(held_hi_) + bytes(lend_) + bytes(prestige_w0_) + bytes(adopted_bits_) +
+                      bytes(paying_) + bytes(dirty_) + bytes(gdp_) + bytes(attr_.context) +
+                      bytes(attr_.capacity) + bytes(attr_.openness) + bytes(attr_.developed) +
+                      bytes(attr_.country) + bytes(attr_.continent);
+  for (const auto& L : ties_)
+    total += bytes(L.weight) + bytes(L.active) + bytes(L.mirror) + bytes(L.use_probability) +
+             bytes(L.engaged) + bytes(L.trade) + bytes(L.slot_target) + bytes(L.member) +
+             bytes(L.member_next) + bytes(L.members) + bytes(L.club_adopters);
+  return static_cast<std::int64_t>(total);
 }
 
 std::unique_ptr<Model> make_model(const scenario::Scenario& scenario, const CityTable& cities,

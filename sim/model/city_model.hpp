@@ -2,6 +2,7 @@
 
 #include <array>
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -9,6 +10,25 @@
 #include "model/model.hpp"
 
 namespace citynet::model {
+
+// Allocates large arrays on transparent huge pages where the kernel grants them on request, so
+// that arrays read at random (a peer's line per tie) do not miss the TLB on nearly every read.
+// Small arrays come from operator new as usual.
+void* allocate_huge(std::size_t bytes, std::size_t align);
+void free_huge(void* p, std::size_t bytes, std::size_t align);
+template <class T>
+struct HugeAllocator {
+  using value_type = T;
+  HugeAllocator() = default;
+  template <class U>
+  HugeAllocator(const HugeAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(allocate_huge(n * sizeof(T), alignof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { free_huge(p, n * sizeof(T), alignof(T)); }
+  template <class U>
+  bool operator==(const HugeAllocator<U>&) const noexcept {
+    return true;
+  }
+};
 
 // City attributes the city model derives from the loaded cities: context vector, capacity,
 // openness, income group, country and continent. Deterministic in the run key.
@@ -49,6 +69,7 @@ class CityModel final : public Model {
   void write_final(io::RunFileWriter& writer) override;
   void save_state(std::ostream& out) const override;
   void load_state(std::istream& in, const std::string& name) override;
+  std::int64_t state_bytes() const override;
 
   // Cuts city c off for what-if experiments: it joins no network and makes or receives no
   // informal contacts (its existing ties are removed from the network beforehand).
@@ -57,8 +78,8 @@ class CityModel final : public Model {
   // Read access for tests and analysis in process.
   Step current_step() const { return step_; }
   Status status(CityId c, SolutionId s) const { return static_cast<Status>(status_[idx(c, s)]); }
-  double belief_mean(CityId c, SolutionId s) const { return belief_mean_[idx(c, s)]; }
-  double belief_precision(CityId c, SolutionId s) const { return belief_prec_[idx(c, s)]; }
+  double belief_mean(CityId c, SolutionId s) const { return belief_[idx(c, s)].mean; }
+  double belief_precision(CityId c, SolutionId s) const { return belief_[idx(c, s)].prec; }
   std::int32_t variant(CityId c, SolutionId s) const { return variant_[idx(c, s)]; }
   // Weight of the directed CSR entry k of layer l (both directions of a tie stay equal).
   float tie_weight(LayerId l, std::int64_t k) const { return ties_[l].weight[k]; }
@@ -117,6 +138,7 @@ class CityModel final : public Model {
   void update_bits(CityId c);
   bool holds_any(CityId c) const;
   void derive_bits();
+  void prefetch(CityId c) const;
   double fit(CityId c, std::int32_t v) const;
 
   const scenario::Scenario& scenario_;
@@ -137,7 +159,13 @@ class CityModel final : public Model {
   std::vector<Step> active_from_, active_from_next_;  // first state that pays; -1 not adopted
   std::vector<Step> adopt_step_;                      // last adoption, for prestige fading
   std::vector<std::uint8_t> mandated_;
-  std::vector<double> belief_mean_, belief_prec_;
+  // Mean and precision side by side: learn reads and writes both, and a sparse row then costs
+  // one line per solution instead of two.
+  struct Belief {
+    double mean;
+    double prec;
+  };
+  std::vector<Belief> belief_;
   std::vector<float> outcome_;  // realised this step, NaN when not paying
   std::vector<float> threshold_;
 
@@ -167,7 +195,7 @@ class CityModel final : public Model {
     return lend_[static_cast<std::size_t>(c) * static_cast<std::size_t>(s_) + s];
   }
   std::size_t words_ = 1;
-  std::vector<PeerLine> peer_;
+  std::vector<PeerLine, HugeAllocator<PeerLine>> peer_;
   std::vector<std::uint64_t> held_hi_;  // [city * (words_ - 1) + s / 64 - 1], s >= 64
   std::vector<Lend> lend_;
   // Sum over the ties of the prefix layers of weight x (log10 population - 4), added in the order
