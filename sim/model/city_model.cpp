@@ -15,6 +15,8 @@
 #include <limits>
 #include <map>
 #include <new>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 
 #include "core/embedded.hpp"
@@ -189,7 +191,6 @@ CityModel::CityModel(const scenario::Scenario& scenario, const CityTable& cities
   adopted_bits_.assign(static_cast<std::size_t>(n_) * words_, 0);
   peer_.resize(static_cast<std::size_t>(n_));
   held_hi_.assign(static_cast<std::size_t>(n_) * (words_ - 1), 0);
-  lend_.assign(slots, {kNaN, kNaN});
   paying_.assign(static_cast<std::size_t>(n_), 0);
   dirty_.assign(static_cast<std::size_t>(n_), 0);
   adopters_.assign(static_cast<std::size_t>(s_), 0);
@@ -240,6 +241,10 @@ CityModel::CityModel(const scenario::Scenario& scenario, const CityTable& cities
     } else if (!layer.complete) {
       st.weight = layer.weights;
       st.active.assign(layer.targets.size(), 0);
+      if (layer.targets.size() > std::numeric_limits<std::uint32_t>::max())
+        throw std::length_error("network layer '" + layer.name + "' has " +
+                                std::to_string(layer.targets.size()) +
+                                " directed ties; the city model supports at most 2^32 - 1");
       st.mirror.resize(layer.targets.size());
       // Static ties are used with the same probability every step.
       if (!st.dynamic) st.use_probability.resize(layer.targets.size());
@@ -249,7 +254,8 @@ CityModel::CityModel(const scenario::Scenario& scenario, const CityTable& cities
             const CityId j = layer.targets[k];
             const auto b = layer.targets.begin() + layer.offsets[j];
             const auto e = layer.targets.begin() + layer.offsets[j + 1];
-            st.mirror[k] = std::lower_bound(b, e, c) - layer.targets.begin();
+            st.mirror[k] =
+                static_cast<std::uint32_t>(std::lower_bound(b, e, c) - layer.targets.begin());
             if (!st.dynamic)
               st.use_probability[k] =
                   static_cast<float>(-std::expm1(-dt_ * spec_.ties.activity * layer.weights[k] *
@@ -458,7 +464,7 @@ void CityModel::phase_ties(Step new_step) {
                                                    (0.5 * (attr_.openness[c] + attr_.openness[j])))
                                      : L.use_probability[k];
           const bool used = u < p;
-          const std::int64_t back = L.mirror[k];
+          const std::size_t back = L.mirror[k];
           L.active[k] = L.active[back] = used;
           if (L.dynamic)
             L.weight[k] = L.weight[back] = used ? w + static_cast<float>(t.reinforce * (1.0 - w))
@@ -500,17 +506,15 @@ void CityModel::phase_outcomes(Step new_step) {
         paying = true;
       }
       paying_[c] = paying;
-      // Prestige the city lends its peers: its size, fading with the time since it adopted. Once
-      // per city and solution here rather than once per tie in observe.
-      for (std::size_t w = 0; w < W; ++w)
-        for (std::uint64_t m = adopted[w]; m != 0; m &= m - 1) {
-          const std::size_t s = w * 64 + static_cast<std::size_t>(std::countr_zero(m));
-          const std::size_t i = idx(c, static_cast<SolutionId>(s));
-          lend_of(c, s) = {
-              outcome_[i],
-              static_cast<float>((log_pop_[c] - 4.0) *
-                                 std::exp(-static_cast<double>(new_step - adopt_step_[i]) / fade))};
-        }
+      // Prestige the city lends its peers, once per city and solution here rather than once per
+      // tie in observe; only the inline entries are kept, observe recomputes the rare others.
+      for (std::uint64_t m = adopted[0]; m != 0; m &= m - 1) {
+        const std::size_t s = static_cast<std::size_t>(std::countr_zero(m));
+        Lend* lend = inline_lend(c, s);
+        if (lend == nullptr) break;
+        const std::size_t i = idx(c, static_cast<SolutionId>(s));
+        *lend = {outcome_[i], lent_prestige(c, i, new_step, fade)};
+      }
     }
   });
 }
@@ -591,6 +595,7 @@ void CityModel::observe(CityId c, Step new_step, Scratch& sc) {
   const std::size_t S = static_cast<std::size_t>(s_);
   const std::size_t W = words_;
   const double h2 = 2.0 * R.context_bandwidth * R.context_bandwidth;
+  const double fade = R.prestige_fade / dt_;  // as in phase_outcomes
   rng::Stream rng(key_, new_step, static_cast<std::uint32_t>(c), rng::Purpose::kObserve);
   const std::size_t row = static_cast<std::size_t>(c) * S;
   std::fill(sc.share.begin(), sc.share.end(), 0.0);
@@ -610,7 +615,7 @@ void CityModel::observe(CityId c, Step new_step, Scratch& sc) {
   // them) add only to the tie counts and weights, without their memory being touched.
   auto visit = [&](CityId j, const PeerLine& peer, double w, bool active, bool exposure_layer,
                    bool geographic) {
-    const Lend* lend = &lend_[static_cast<std::size_t>(j) * S];
+    const std::size_t peer_row = static_cast<std::size_t>(j) * S;
     double sim = -1.0;  // computed when a signal needs it
     std::size_t k = 0;  // rank among the adopted solutions
     for (std::size_t word = 0; word < W; ++word) {
@@ -625,7 +630,10 @@ void CityModel::observe(CityId c, Step new_step, Scratch& sc) {
           if (active) sc.drop[s] += 1.0;
           continue;
         }
-        const Lend lent = word == 0 && k < kInline ? peer.lend[k] : lend[s];
+        const Lend lent =
+            word == 0 && k < kInline
+                ? peer.lend[k]
+                : Lend{outcome_[peer_row + s], lent_prestige(j, peer_row + s, new_step, fade)};
         ++k;
         if (exposure_layer) {
           sc.acc[s] += w;
@@ -1372,7 +1380,7 @@ std::int64_t CityModel::state_bytes() const {
                       bytes(variant_) + bytes(variant_next_) + bytes(active_from_) +
                       bytes(active_from_next_) + bytes(adopt_step_) + bytes(mandated_) +
                       bytes(belief_) + bytes(outcome_) + bytes(threshold_) + bytes(peer_) +
-                      bytes(held_hi_) + bytes(lend_) + bytes(prestige_w0_) + bytes(adopted_bits_) +
+                      bytes(held_hi_) + bytes(prestige_w0_) + bytes(adopted_bits_) +
                       bytes(paying_) + bytes(dirty_) + bytes(gdp_) + bytes(attr_.context) +
                       bytes(attr_.capacity) + bytes(attr_.openness) + bytes(attr_.developed) +
                       bytes(attr_.country) + bytes(attr_.continent);

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -106,9 +107,11 @@ class CityModel final : public Model {
     bool geographic = false;
     // Static and before any dynamic or informal layer: its prestige weights are in prestige_w0_.
     bool prefix = false;
-    std::vector<float> weight;              // [entry] (slots for informal)
-    std::vector<std::uint8_t> active;       // [entry] used in this step
-    std::vector<std::int64_t> mirror;       // [entry] the same tie seen from its other end
+    std::vector<float> weight;         // [entry] (slots for informal)
+    std::vector<std::uint8_t> active;  // [entry] used in this step
+    // [entry] the same tie seen from its other end; 32 bits halve the largest per-tie array, and
+    // layers with more directed entries than that are rejected when the model is built.
+    std::vector<std::uint32_t> mirror;
     std::vector<float> use_probability;     // [entry] static layers: chance of use in a step
     std::vector<std::uint8_t> engaged;      // [entry] its target holds or held some solution
     std::vector<double> trade;              // [entry] trade stock (trade layers)
@@ -171,9 +174,10 @@ class CityModel final : public Model {
 
   // What observe reads of a peer, laid out so that a tie costs one cache line: most cities hold
   // nothing and most holders a few solutions. Bit s (s < 64) of held: status_ is adopted or
-  // dropped; of adopted: adopted. For each adopted solution, in solution order, the outcome (NaN
-  // when not paying) and the prestige it lends: the first kInline in the line, the others in
-  // lend_[city * S + solution], as are solutions from 64 on (bits in held_hi_, adopted_bits_).
+  // dropped; of adopted: adopted. For each of the first kInline adopted solutions, in solution
+  // order, the outcome (NaN when not paying) and the prestige it lends. The rare others, and
+  // solutions from 64 on (bits in held_hi_, adopted_bits_), are read from outcome_ and
+  // lent_prestige instead of a per-slot copy that would sit almost entirely unused.
   struct Lend {
     float outcome;
     float prestige;
@@ -186,18 +190,22 @@ class CityModel final : public Model {
     std::array<Lend, kInline> lend;
   };
   static_assert(sizeof(PeerLine) == 64);
-  Lend& lend_of(CityId c, std::size_t s) {
-    if (s < 64) {
-      const std::uint64_t below = peer_[c].adopted & ((std::uint64_t{1} << s) - 1);
-      const auto k = static_cast<std::size_t>(std::popcount(below));
-      if (k < kInline) return peer_[c].lend[k];
-    }
-    return lend_[static_cast<std::size_t>(c) * static_cast<std::size_t>(s_) + s];
+  // The inline entry of solution s of city c, or null when it has none.
+  Lend* inline_lend(CityId c, std::size_t s) {
+    if (s >= 64) return nullptr;
+    const std::uint64_t below = peer_[c].adopted & ((std::uint64_t{1} << s) - 1);
+    const auto k = static_cast<std::size_t>(std::popcount(below));
+    return k < kInline ? &peer_[c].lend[k] : nullptr;
+  }
+  // Prestige city c lends for slot i at new_step: its size, fading with the time since it
+  // adopted (fade in steps). One definition so that inline and recomputed values agree bitwise.
+  float lent_prestige(CityId c, std::size_t i, Step new_step, double fade) const {
+    return static_cast<float>((log_pop_[c] - 4.0) *
+                              std::exp(-static_cast<double>(new_step - adopt_step_[i]) / fade));
   }
   std::size_t words_ = 1;
   std::vector<PeerLine, HugeAllocator<PeerLine>> peer_;
   std::vector<std::uint64_t> held_hi_;  // [city * (words_ - 1) + s / 64 - 1], s >= 64
-  std::vector<Lend> lend_;
   // Sum over the ties of the prefix layers of weight x (log10 population - 4), added in the order
   // observe adds the others: the same every step.
   std::vector<double> prestige_w0_;
