@@ -20,6 +20,7 @@
 #include <type_traits>
 
 #include "core/embedded.hpp"
+#include "core/handover.hpp"
 #include "io/binary.hpp"
 #include "io/csv.hpp"
 #include "io/run_file.hpp"
@@ -558,6 +559,7 @@ void CityModel::phase_cities(Step new_step) {
   const std::size_t degree = max_degree_;
   tbb::enumerable_thread_specific<Scratch> scratch([S, degree] { return Scratch(S, degree); });
   tbb::enumerable_thread_specific<std::vector<PendingAdoption>> pending;
+  Handover<PendingAdoption> handover;
   tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
     Scratch& sc = scratch.local();
     auto& out = pending.local();
@@ -570,9 +572,9 @@ void CityModel::phase_cities(Step new_step) {
       learn(c, sc);
       decide(c, new_step, sc, out);
     }
+    handover.give(out);
   });
-  std::vector<PendingAdoption> all;
-  for (auto& v : pending) all.insert(all.end(), v.begin(), v.end());
+  std::vector<PendingAdoption> all = handover.take();
   merge_adoptions(all, new_step);
 }
 
