@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 
 namespace citynet::io::h5 {
 
@@ -219,7 +220,7 @@ void write_array(hid_t parent, const std::string& name, const std::vector<hsize_
     std::vector<std::vector<unsigned char>> filtered(std::min(chunks, kBatch));
     for (std::size_t first = 0; first < chunks; first += kBatch) {
       const std::size_t count = std::min(kBatch, chunks - first);
-      tbb::parallel_for(std::size_t{0}, count, [&](std::size_t i) {
+      citynet::parallel_for(std::size_t{0}, count, [&](std::size_t i) {
         const std::size_t begin = (first + i) * rows_per_chunk;
         const std::size_t rows =
             std::min(rows_per_chunk, static_cast<std::size_t>(dims[0]) - begin);

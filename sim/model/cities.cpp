@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "core/embedded.hpp"
+#include "core/parallel.hpp"
 #include "io/csv.hpp"
 #include "rng/stream.hpp"
 
@@ -75,7 +76,7 @@ CityTable synthetic_cities(const Scenario& s, std::uint64_t run_key) {
     country_codes[static_cast<std::size_t>(c)] =
         std::string("C").append(zero_padded(c, country_width));
 
-  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n), [&](const auto& r) {
+  citynet::parallel_for(tbb::blocked_range<std::int64_t>(0, n), [&](const auto& r) {
     for (std::int64_t i = r.begin(); i != r.end(); ++i) {
       const auto c = static_cast<std::size_t>(i);
       rng::Stream rng(run_key, 0, static_cast<std::uint32_t>(i), rng::Purpose::kSynthetic);

@@ -21,6 +21,7 @@
 
 #include "core/embedded.hpp"
 #include "core/handover.hpp"
+#include "core/parallel.hpp"
 #include "io/binary.hpp"
 #include "io/csv.hpp"
 #include "io/run_file.hpp"
@@ -50,7 +51,7 @@ double ordered_sum(CityId n, F value) {
   constexpr CityId kBlock = 4096;
   const CityId blocks = (n + kBlock - 1) / kBlock;
   std::vector<double> partial(static_cast<std::size_t>(blocks), 0.0);
-  tbb::parallel_for(CityId{0}, blocks, [&](CityId b) {
+  citynet::parallel_for(CityId{0}, blocks, [&](CityId b) {
     double s = 0.0;
     const CityId end = std::min(n, (b + 1) * kBlock);
     for (CityId c = b * kBlock; c < end; ++c) s += value(c);
@@ -144,7 +145,7 @@ CityAttributes derive_attributes(const scenario::Scenario& s, const CityTable& c
     country_developed[k] = developed ? 1 : 0;
   }
 
-  tbb::parallel_for(tbb::blocked_range<CityId>(0, n, kGrain), [&](const auto& r) {
+  citynet::parallel_for(tbb::blocked_range<CityId>(0, n, kGrain), [&](const auto& r) {
     for (CityId c = r.begin(); c != r.end(); ++c) {
       const auto k = country_index.at(cities.country[c]);
       a.country[c] = k;
@@ -249,7 +250,7 @@ CityModel::CityModel(const scenario::Scenario& scenario, const CityTable& cities
       st.mirror.resize(layer.targets.size());
       // Static ties are used with the same probability every step.
       if (!st.dynamic) st.use_probability.resize(layer.targets.size());
-      tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+      citynet::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
         for (CityId c = r.begin(); c != r.end(); ++c)
           for (std::int64_t k = layer.offsets[c]; k < layer.offsets[c + 1]; ++k) {
             const CityId j = layer.targets[k];
@@ -279,7 +280,7 @@ CityModel::CityModel(const scenario::Scenario& scenario, const CityTable& cities
       for (CityId c = 0; c < n_; ++c)
         max_degree_ = std::max(max_degree_, static_cast<std::size_t>(L.layer->degree(c)));
   prestige_w0_.assign(static_cast<std::size_t>(n_), 0.0);
-  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+  citynet::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
     for (CityId c = r.begin(); c != r.end(); ++c) {
       double sum = 0.0;
       for (const auto& L : ties_) {
@@ -389,7 +390,7 @@ void CityModel::apply_seeds(Step step) {
 void CityModel::phase_ties(Step new_step) {
   const auto& t = spec_.ties;
   const double decay = std::exp(-t.decay * dt_);
-  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+  citynet::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
     for (CityId c = r.begin(); c != r.end(); ++c) {
       for (auto& L : ties_) {
         if (L.club) {
@@ -488,7 +489,7 @@ void CityModel::phase_outcomes(Step new_step) {
   const double noise = spec_.rule.outcome_noise;
   const double fade = spec_.rule.prestige_fade / dt_;  // in steps
   const std::size_t W = words_;
-  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+  citynet::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
     for (CityId c = r.begin(); c != r.end(); ++c) {
       const std::uint64_t* adopted = &adopted_bits_[static_cast<std::size_t>(c) * W];
       std::uint64_t any = 0;
@@ -560,7 +561,7 @@ void CityModel::phase_cities(Step new_step) {
   tbb::enumerable_thread_specific<Scratch> scratch([S, degree] { return Scratch(S, degree); });
   tbb::enumerable_thread_specific<std::vector<PendingAdoption>> pending;
   Handover<PendingAdoption> handover;
-  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+  citynet::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
     Scratch& sc = scratch.local();
     auto& out = pending.local();
     constexpr CityId kAhead = 4;
@@ -1028,7 +1029,7 @@ void CityModel::phase_economy() {
         return L.trade_layer && !L.club && !L.informal && !L.layer->complete;
       }))
     return;
-  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+  citynet::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
     for (CityId c = r.begin(); c != r.end(); ++c) {
       double stock = 0.0;
       for (auto& L : ties_) {
@@ -1071,7 +1072,7 @@ void CityModel::phase_record(Step new_step) {
   std::vector<std::int32_t> aware(static_cast<std::size_t>(blocks) * S, 0);
   std::vector<std::int32_t> paying(static_cast<std::size_t>(blocks) * S, 0);
   std::vector<double> payoff(static_cast<std::size_t>(blocks) * S, 0.0);
-  tbb::parallel_for(CityId{0}, blocks, [&](CityId b) {
+  citynet::parallel_for(CityId{0}, blocks, [&](CityId b) {
     const std::size_t base = static_cast<std::size_t>(b) * S;
     for (CityId c = b * kBlock; c < std::min(n_, (b + 1) * kBlock); ++c) {
       const std::size_t row = static_cast<std::size_t>(c) * S;
@@ -1161,7 +1162,7 @@ void CityModel::derive_bits() {
   for (auto& p : peer_) p.held = p.adopted = 0;
   std::fill(held_hi_.begin(), held_hi_.end(), 0);
   for (auto& L : ties_) std::fill(L.engaged.begin(), L.engaged.end(), 0);
-  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
+  citynet::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
     for (CityId c = r.begin(); c != r.end(); ++c) {
       update_bits(c);
       const std::size_t row = static_cast<std::size_t>(c) * S;

@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "core/handover.hpp"
+#include "core/parallel.hpp"
 #include "io/binary.hpp"
 #include "model/seeds.hpp"
 #include "rng/stream.hpp"
@@ -72,25 +73,26 @@ Engine::Engine(const scenario::Scenario& scenario, const CityTable& cities,
 void Engine::draw_thresholds(const scenario::RuleSpec& rule) {
   if (rule.kind != RuleKind::kFractionalThreshold) return;
   threshold_.assign(adopted_step_.size(), 0.0f);
-  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_), [&](const tbb::blocked_range<CityId>& r) {
-    for (CityId c = r.begin(); c != r.end(); ++c) {
-      rng::Stream rng(run_key_, 0, static_cast<std::uint32_t>(c), rng::Purpose::kThreshold);
-      for (SolutionId s = 0; s < s_; ++s) {
-        double t = rule.threshold_mean;
-        switch (rule.threshold_distribution) {
-          case scenario::ThresholdDistribution::kFixed:
-            break;
-          case scenario::ThresholdDistribution::kUniform:
-            t = rule.threshold_min + (rule.threshold_max - rule.threshold_min) * rng.uniform();
-            break;
-          case scenario::ThresholdDistribution::kNormal:
-            t = std::clamp(rng.normal(rule.threshold_mean, rule.threshold_sd), 0.0, 1.0);
-            break;
+  citynet::parallel_for(
+      tbb::blocked_range<CityId>(0, n_), [&](const tbb::blocked_range<CityId>& r) {
+        for (CityId c = r.begin(); c != r.end(); ++c) {
+          rng::Stream rng(run_key_, 0, static_cast<std::uint32_t>(c), rng::Purpose::kThreshold);
+          for (SolutionId s = 0; s < s_; ++s) {
+            double t = rule.threshold_mean;
+            switch (rule.threshold_distribution) {
+              case scenario::ThresholdDistribution::kFixed:
+                break;
+              case scenario::ThresholdDistribution::kUniform:
+                t = rule.threshold_min + (rule.threshold_max - rule.threshold_min) * rng.uniform();
+                break;
+              case scenario::ThresholdDistribution::kNormal:
+                t = std::clamp(rng.normal(rule.threshold_mean, rule.threshold_sd), 0.0, 1.0);
+                break;
+            }
+            threshold_[index(c, s)] = static_cast<float>(t);
+          }
         }
-        threshold_[index(c, s)] = static_cast<float>(t);
-      }
-    }
-  });
+      });
 }
 
 const std::vector<Event>& Engine::initialise() {
@@ -244,7 +246,7 @@ void Engine::decide_with() {
   const double dt = dt_;
   Handover<Event> handover;
 
-  tbb::parallel_for(
+  citynet::parallel_for(
       tbb::blocked_range<CityId>(0, n_, 256), [&](const tbb::blocked_range<CityId>& r) {
         Scratch& sc = scratch.local();
         for (CityId c = r.begin(); c != r.end(); ++c) {
@@ -597,7 +599,7 @@ void Engine::prepare_bitsliced() {
       need_by_degree_[static_cast<std::size_t>(d)] = static_cast<std::int32_t>(needed(0, 0, d));
   } else if (s_ == 1) {
     need_.resize(static_cast<std::size_t>(n_));
-    tbb::parallel_for(tbb::blocked_range<CityId>(0, n_), [&](const auto& r) {
+    citynet::parallel_for(tbb::blocked_range<CityId>(0, n_), [&](const auto& r) {
       for (CityId c = r.begin(); c != r.end(); ++c)
         need_[c] = static_cast<std::int32_t>(needed(c, 0, degree(c)));
     });
@@ -606,7 +608,7 @@ void Engine::prepare_bitsliced() {
     const std::size_t stride = static_cast<std::size_t>(planes_) * row_bytes_;
     need_planes_.assign((static_cast<std::size_t>(n_) * stride + 7) / 8, 0);
     auto* planes = reinterpret_cast<unsigned char*>(need_planes_.data());
-    tbb::parallel_for(tbb::blocked_range<CityId>(0, n_), [&](const auto& r) {
+    citynet::parallel_for(tbb::blocked_range<CityId>(0, n_), [&](const auto& r) {
       for (CityId c = r.begin(); c != r.end(); ++c) {
         const std::int64_t d = degree(c);
         unsigned char* city = planes + static_cast<std::size_t>(c) * stride;
@@ -663,7 +665,7 @@ void Engine::decide_bitsliced() {
   const Csr* layers = kOneLayer ? &first : csr_.data();
   const std::size_t layer_count = kOneLayer ? 1 : csr_.size();
 
-  tbb::parallel_for(tbb::blocked_range<CityId>(0, n_, 1024), [&](const auto& r) {
+  citynet::parallel_for(tbb::blocked_range<CityId>(0, n_, 1024), [&](const auto& r) {
     std::vector<Event>* events = nullptr;
     for (CityId c = r.begin(); c != r.end(); ++c) {
       const Word have = load_word<Word>(cur + static_cast<std::size_t>(c) * sizeof(Word));

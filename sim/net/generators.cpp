@@ -8,6 +8,7 @@
 #include <numbers>
 #include <stdexcept>
 
+#include "core/parallel.hpp"
 #include "net/network.hpp"
 #include "rng/stream.hpp"
 
@@ -39,7 +40,7 @@ template <typename RowFn>
 std::vector<Edge> generate_rows(CityId n, RowFn row) {
   const std::size_t rows = static_cast<std::size_t>(n);
   std::vector<std::vector<Edge>> parts((rows + kChunk - 1) / kChunk);
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, parts.size()), [&](const auto& r) {
+  citynet::parallel_for(tbb::blocked_range<std::size_t>(0, parts.size()), [&](const auto& r) {
     for (std::size_t chunk = r.begin(); chunk != r.end(); ++chunk) {
       const std::size_t end = std::min(rows, (chunk + 1) * kChunk);
       for (std::size_t i = chunk * kChunk; i < end; ++i) row(static_cast<CityId>(i), parts[chunk]);
@@ -57,7 +58,7 @@ Layer csr_from_upper_rows(CityId n, RowFn row) {
   const std::size_t rows = static_cast<std::size_t>(n);
   std::vector<std::vector<CityId>> parts((rows + kChunk - 1) / kChunk);
   std::vector<std::int64_t> upper(rows, 0), lower(rows, 0);
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, parts.size()), [&](const auto& r) {
+  citynet::parallel_for(tbb::blocked_range<std::size_t>(0, parts.size()), [&](const auto& r) {
     for (std::size_t chunk = r.begin(); chunk != r.end(); ++chunk) {
       const std::size_t end = std::min(rows, (chunk + 1) * kChunk);
       for (std::size_t i = chunk * kChunk; i < end; ++i) {
@@ -79,7 +80,7 @@ Layer csr_from_upper_rows(CityId n, RowFn row) {
   layer.weights.assign(total, 1.0f);
 
   // Upper ties: each chunk copies its rows after their lower parts.
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, parts.size()), [&](const auto& r) {
+  citynet::parallel_for(tbb::blocked_range<std::size_t>(0, parts.size()), [&](const auto& r) {
     for (std::size_t chunk = r.begin(); chunk != r.end(); ++chunk) {
       const CityId* from = parts[chunk].data();
       const std::size_t end = std::min(rows, (chunk + 1) * kChunk);
@@ -93,7 +94,7 @@ Layer csr_from_upper_rows(CityId n, RowFn row) {
   // filled in increasing order whatever the number of blocks.
   const auto blocks =
       static_cast<std::size_t>(std::max(1, tbb::this_task_arena::max_concurrency()));
-  tbb::parallel_for(std::size_t{0}, blocks, [&](std::size_t b) {
+  citynet::parallel_for(std::size_t{0}, blocks, [&](std::size_t b) {
     const auto lo = static_cast<CityId>(rows * b / blocks);
     const auto hi = static_cast<CityId>(rows * (b + 1) / blocks);
     std::vector<std::int64_t> cursor(static_cast<std::size_t>(hi - lo), 0);

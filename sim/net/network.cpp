@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "net/loaders.hpp"
 
 namespace citynet::net {
@@ -58,7 +59,7 @@ Layer build_csr(CityId n, std::vector<Edge> edges) {
   const tbb::blocked_range<std::size_t> all_edges(0, edges.size(), 1 << 16);
   auto for_each_edge = [&](auto&& visit) {
     if (parallel)
-      tbb::parallel_for(all_edges, [&](const auto& r) {
+      citynet::parallel_for(all_edges, [&](const auto& r) {
         for (std::size_t k = r.begin(); k != r.end(); ++k)
           if (edges[k].a != edges[k].b) visit(edges[k]);
       });
@@ -96,7 +97,7 @@ Layer build_csr(CityId n, std::vector<Edge> edges) {
   // Rows are independent: sort each by target, heaviest first among equal targets, and keep the
   // first of every run of equal targets. The result does not depend on the fill order, so it is
   // the same for any thread count.
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, cities, 1024), [&](const auto& r) {
+  citynet::parallel_for(tbb::blocked_range<std::size_t>(0, cities, 1024), [&](const auto& r) {
     for (std::size_t c = r.begin(); c != r.end(); ++c) {
       Entry* first = entries.get() + start[c];
       Entry* last = entries.get() + start[c + 1];
@@ -114,7 +115,7 @@ Layer build_csr(CityId n, std::vector<Edge> edges) {
   const auto kept_total = static_cast<std::size_t>(layer.offsets.back());
   layer.targets.resize(kept_total);
   layer.weights.resize(kept_total);
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, cities, 1024), [&](const auto& r) {
+  citynet::parallel_for(tbb::blocked_range<std::size_t>(0, cities, 1024), [&](const auto& r) {
     for (std::size_t c = r.begin(); c != r.end(); ++c) {
       auto out = static_cast<std::size_t>(layer.offsets[c]);
       const Entry* first = entries.get() + start[c];
