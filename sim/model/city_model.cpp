@@ -20,7 +20,6 @@
 #include <type_traits>
 
 #include "core/embedded.hpp"
-#include "core/handover.hpp"
 #include "core/parallel.hpp"
 #include "io/binary.hpp"
 #include "io/csv.hpp"
@@ -560,7 +559,6 @@ void CityModel::phase_cities(Step new_step) {
   const std::size_t degree = max_degree_;
   tbb::enumerable_thread_specific<Scratch> scratch([S, degree] { return Scratch(S, degree); });
   tbb::enumerable_thread_specific<std::vector<PendingAdoption>> pending;
-  Handover<PendingAdoption> handover;
   citynet::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
     Scratch& sc = scratch.local();
     auto& out = pending.local();
@@ -573,9 +571,9 @@ void CityModel::phase_cities(Step new_step) {
       learn(c, sc);
       decide(c, new_step, sc, out);
     }
-    handover.give(out);
   });
-  std::vector<PendingAdoption> all = handover.take();
+  std::vector<PendingAdoption> all;
+  for (auto& v : pending) all.insert(all.end(), v.begin(), v.end());
   merge_adoptions(all, new_step);
 }
 

@@ -10,7 +10,6 @@
 #include <cstring>
 #include <type_traits>
 
-#include "core/handover.hpp"
 #include "core/parallel.hpp"
 #include "io/binary.hpp"
 #include "model/seeds.hpp"
@@ -244,7 +243,6 @@ void Engine::decide_with() {
   });
   const double denom_complete = n_ > 1 ? static_cast<double>(n_ - 1) : 1.0;
   const double dt = dt_;
-  Handover<Event> handover;
 
   citynet::parallel_for(
       tbb::blocked_range<CityId>(0, n_, 256), [&](const tbb::blocked_range<CityId>& r) {
@@ -433,10 +431,11 @@ void Engine::decide_with() {
             }
           }
         }
-        handover.give(sc.events);
       });
-  const std::vector<Event> found = handover.take();
-  events_.insert(events_.end(), found.begin(), found.end());
+  for (auto& sc : scratch) {
+    events_.insert(events_.end(), sc.events.begin(), sc.events.end());
+    sc.events.clear();
+  }
 }
 
 void Engine::credit_last_adopter(Event& ev) const {
@@ -659,7 +658,6 @@ void Engine::decide_bitsliced() {
   const unsigned char* need_planes = reinterpret_cast<const unsigned char*>(need_planes_.data());
   const std::size_t plane_stride = static_cast<std::size_t>(planes_) * sizeof(Word);
   tbb::enumerable_thread_specific<std::vector<Event>> found;
-  Handover<Event> handover;
   // With one layer its arrays are held in locals rather than read through the list per city.
   const Csr first = csr_.front();
   const Csr* layers = kOneLayer ? &first : csr_.data();
@@ -723,10 +721,8 @@ void Engine::decide_bitsliced() {
         events->push_back(ev);
       }
     }
-    if (events != nullptr) handover.give(*events);
   });
-  const std::vector<Event> adopted = handover.take();
-  events_.insert(events_.end(), adopted.begin(), adopted.end());
+  for (auto& list : found) events_.insert(events_.end(), list.begin(), list.end());
 }
 
 std::int64_t Engine::state_bytes() const {
