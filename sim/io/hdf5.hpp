@@ -70,12 +70,15 @@ void write_array(hid_t parent, const std::string& name, const std::vector<hsize_
                  const T* data, const std::string& units, const std::string& description,
                  const Layout& layout = {});
 void write_strings(hid_t parent, const std::string& name, const std::vector<std::string>& values,
-                   const std::string& units, const std::string& description);
+                   const std::string& units, const std::string& description,
+                   const Layout& layout = {});
 void write_scalar_string(hid_t parent, const std::string& name, const std::string& value,
                          const std::string& units, const std::string& description);
 
 // A dataset that grows along its first dimension as a run goes: rows of `width` values (width 0
-// means a 1-D dataset), chunked and compressed, never held whole in memory.
+// means a 1-D dataset), chunked and compressed, never held whole in memory. Rows wait in memory
+// until they fill a chunk, as one HDF5 write a step cost more than the steps of fast rules;
+// flush() writes the rest, and a dataset closed without it drops them.
 template <class T>
 class AppendableDataset {
  public:
@@ -86,13 +89,18 @@ class AppendableDataset {
   void append(const std::vector<T>& rows) {
     append(rows.data(), rows.size() / std::max<std::size_t>(width_, 1));
   }
+  void flush();
   hid_t id() const { return dset_.get(); }
-  std::size_t rows() const { return rows_; }
+  std::size_t rows() const { return rows_ + pending_.size() / std::max<std::size_t>(width_, 1); }
 
  private:
+  void write(const T* rows, std::size_t count);
+
   Handle dset_;
   std::size_t width_ = 0;
-  std::size_t rows_ = 0;
+  std::size_t rows_ = 0;  // written to the file
+  std::size_t chunk_rows_ = 1;
+  std::vector<T> pending_;
 };
 
 }  // namespace citynet::io::h5

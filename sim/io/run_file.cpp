@@ -76,8 +76,9 @@ void RunFileWriter::write_static(const Meta& meta, const model::CityTable& citie
   h5::write_array(g.get(), "id", {n}, cities.id.data(), "",
                   "External city id (GeoNames id for real data, row number for synthetic cities)",
                   layout_);
-  h5::write_strings(g.get(), "name", cities.name, "", "City name");
-  h5::write_strings(g.get(), "country", cities.country, "", "Country code (ISO 3166-1 alpha-2)");
+  h5::write_strings(g.get(), "name", cities.name, "", "City name", layout_);
+  h5::write_strings(g.get(), "country", cities.country, "", "Country code (ISO 3166-1 alpha-2)",
+                    layout_);
   h5::write_array(g.get(), "latitude", {n}, cities.latitude.data(), "degrees", "Latitude (WGS84)",
                   layout_);
   h5::write_array(g.get(), "longitude", {n}, cities.longitude.data(), "degrees",
@@ -373,7 +374,8 @@ void RunFileWriter::write_national(const std::vector<model::NationalEvent>& even
     step[i] = events[i].step;
     form[i] = static_cast<std::int8_t>(events[i].form);
   }
-  h5::write_strings(g.get(), "country", country, "", "Country code of the national government");
+  h5::write_strings(g.get(), "country", country, "", "Country code of the national government",
+                    layout_);
   const hsize_t rows = n;
   h5::write_array(g.get(), "solution", {rows}, solution.data(), "", "Solution adopted nationally",
                   layout_);
@@ -397,6 +399,14 @@ void RunFileWriter::write_column(const std::string& path, const std::vector<doub
 
 void RunFileWriter::finish(double wall_seconds, bool complete) {
   if (write_events_) flush_events();
+  for (auto* d : {&ev_step_, &ev_city_, &ev_solution_, &ev_source_, &ev_layer_, &ev_variant_,
+                  &adopters_, &snapshot_step_})
+    d->flush();
+  ev_kind_.flush();
+  ev_mechanism_.flush();
+  time_.flush();
+  for (auto& d : extra_series_) d.flush();
+  for (auto& d : snapshots_) d.flush();
   const hid_t root = file_.get();
   h5::set_attribute<std::int32_t>(root, "steps_done", steps_written_);
   if (volatile_metadata_) h5::set_attribute<double>(root, "wall_seconds", wall_seconds);

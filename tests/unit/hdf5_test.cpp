@@ -1,6 +1,7 @@
 #include <tbb/global_control.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -18,8 +19,19 @@ std::string temp_file(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("citynet_hdf5_test_" + name)).string();
 }
 
+// The first filter of a dataset's pipeline, or -1 for none.
+int first_filter(hid_t dset) {
+  h5::Handle dcpl(H5Dget_create_plist(dset));
+  if (H5Pget_nfilters(dcpl.get()) < 1) return -1;
+  unsigned flags = 0;
+  std::size_t n = 0;
+  unsigned config = 0;
+  return H5Pget_filter2(dcpl.get(), 0, &flags, &n, nullptr, 0, nullptr, &config);
+}
+
 template <class T>
-std::vector<T> read_all(const std::string& path, const std::string& name, int* filters) {
+std::vector<T> read_all(const std::string& path, const std::string& name, int* filters,
+                        int* filter = nullptr, hsize_t* stored = nullptr) {
   h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   h5::Handle dset(H5Dopen2(file.get(), name.c_str(), H5P_DEFAULT));
   h5::Handle space(H5Dget_space(dset.get()));
@@ -29,6 +41,8 @@ std::vector<T> read_all(const std::string& path, const std::string& name, int* f
           0);
   h5::Handle dcpl(H5Dget_create_plist(dset.get()));
   *filters = H5Pget_nfilters(dcpl.get());
+  if (filter) *filter = first_filter(dset.get());
+  if (stored) *stored = H5Dget_storage_size(dset.get());
   return out;
 }
 
@@ -61,9 +75,14 @@ TEST_CASE("Large arrays are written in compressed chunks that read back exactly"
     const std::string path = temp_file(std::to_string(compression) + ".h5");
     write_file(path, ints, table, compression);
     int filters = -1;
-    CHECK(read_all<std::int32_t>(path, "ints", &filters) == ints);
-    CHECK(filters == (compression > 0 ? 2 : 0));  // shuffle and deflate
-    CHECK(read_all<double>(path, "table", &filters) == table);
+    int filter = -1;
+    // A stride modulo a prime: deflate finds its repeats and shrinks it far below packing.
+    CHECK(read_all<std::int32_t>(path, "ints", &filters, &filter) == ints);
+    CHECK(filters == (compression > 0 ? 2 : 0));
+    if (compression > 0) CHECK(filter == H5Z_FILTER_SHUFFLE);
+    CHECK(read_all<double>(path, "table", &filters, &filter) == table);
+    CHECK(filters == (compression > 0 ? 2 : 0));
+    if (compression > 0) CHECK(filter == H5Z_FILTER_SHUFFLE);  // then deflate
     std::filesystem::remove(path);
   }
 }
@@ -87,4 +106,120 @@ TEST_CASE("Compressed arrays are the same bytes for any thread count", "[unit]")
   CHECK(one == two);
   std::filesystem::remove(temp_file("t1.h5"));
   std::filesystem::remove(temp_file("t2.h5"));
+}
+
+namespace {
+
+template <class T>
+void check_packed(const std::string& label, const std::vector<T>& values, bool packed) {
+  INFO(label);
+  const std::string path = temp_file("packed.h5");
+  {
+    h5::Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    h5::write_array(file.get(), "v", {values.size()}, values.data(), "", "test", {});
+  }
+  int filters = -1;
+  int filter = -1;
+  // HDF5's own scale-offset decoder reads what the writer packed.
+  CHECK(read_all<T>(path, "v", &filters, &filter) == values);
+  CHECK((filter == H5Z_FILTER_SCALEOFFSET) == packed);
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+
+TEST_CASE("Integers are packed with HDF5's scale-offset filter and read back exactly", "[unit]") {
+  // Chunks hold 65536 values: every case spans several, the last one partial.
+  const std::size_t n = 65536 * 3 + 1001;
+  std::uint64_t x = 88172645463325252ull;
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  std::vector<std::int32_t> negative(n);
+  for (auto& v : negative) v = -70000 + static_cast<std::int32_t>(next() % 100000);
+  check_packed("17-bit span of negative and positive values", negative, true);
+
+  std::vector<std::int32_t> sorted_rows(n);  // tie targets: sorted runs of random ids
+  for (std::size_t i = 0; i < n; ++i) sorted_rows[i] = static_cast<std::int32_t>(next() % 1000000);
+  for (std::size_t i = 0; i + 10 <= n; i += 10)
+    std::sort(sorted_rows.begin() + static_cast<std::ptrdiff_t>(i),
+              sorted_rows.begin() + static_cast<std::ptrdiff_t>(i + 10));
+  check_packed("tie targets", sorted_rows, true);
+
+  std::vector<std::int64_t> wide(n);  // a 41-bit span: values cross the 32-bit halves
+  for (auto& v : wide) v = static_cast<std::int64_t>(next() % (1ull << 41)) - (1ll << 40);
+  check_packed("41-bit span of 64-bit values", wide, true);
+
+  std::vector<std::int64_t> offsets(n);  // monotone, as CSR offsets
+  for (std::size_t i = 1; i < n; ++i)
+    offsets[i] = offsets[i - 1] + static_cast<std::int64_t>(next() % 21);
+  check_packed("CSR offsets", offsets, true);
+
+  std::vector<std::int32_t> flat_first(n, 7);  // a first chunk of one value: zero bits
+  for (std::size_t i = 65536; i < n; ++i) flat_first[i] = static_cast<std::int32_t>(next() % 1000);
+  check_packed("a constant chunk, then 10-bit chunks", flat_first, true);
+
+  std::vector<std::int32_t> full(n);  // no span to gain: stored whole
+  for (auto& v : full) v = static_cast<std::int32_t>(static_cast<std::uint32_t>(next()));
+  check_packed("full 32-bit range", full, false);
+
+  std::vector<std::int8_t> small(n);
+  for (auto& v : small) v = static_cast<std::int8_t>(static_cast<int>(next() % 16) - 8);
+  check_packed("4-bit span of bytes", small, true);
+
+  std::vector<std::int64_t> rows(n);  // row numbers: deflate makes them far smaller
+  for (std::size_t i = 0; i < n; ++i) rows[i] = static_cast<std::int64_t>(i);
+  check_packed("row numbers", rows, false);
+}
+
+TEST_CASE("An array of one repeated value is stored as one chunk and its fill value", "[unit]") {
+  const std::vector<float> weights(1000000, 1.0f);  // 16 chunks of 65536
+  std::vector<float> nearly(weights);
+  nearly.back() = 0.5f;
+  for (int compression : {0, 4}) {
+    INFO("compression " << compression);
+    const std::string path = temp_file("fill.h5");
+    {
+      h5::Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+      h5::Layout layout;
+      layout.compression = compression;
+      h5::write_array(file.get(), "weights", {weights.size()}, weights.data(), "", "test", layout);
+      h5::write_array(file.get(), "nearly", {nearly.size()}, nearly.data(), "", "test", layout);
+    }
+    int filters = -1;
+    hsize_t stored = 0;
+    CHECK(read_all<float>(path, "weights", &filters, nullptr, &stored) == weights);
+    CHECK(stored > 0);
+    CHECK(stored <= 65536 * sizeof(float));
+    CHECK(read_all<float>(path, "nearly", &filters, nullptr, &stored) == nearly);
+    if (compression == 0) CHECK(stored == nearly.size() * sizeof(float));
+    std::filesystem::remove(path);
+  }
+}
+
+TEST_CASE("Appended rows reach the file whole once flushed", "[unit]") {
+  const std::string path = temp_file("append.h5");
+  std::vector<std::int32_t> expected;
+  {
+    h5::Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    h5::Layout layout;
+    layout.chunk_rows = 100;
+    h5::AppendableDataset<std::int32_t> d(file.get(), "rows", 3, "", "test", layout);
+    // Batches of uneven sizes: some fill part of a chunk, some several chunks at once.
+    std::int32_t next = 0;
+    for (std::size_t count : {1, 7, 99, 250, 0, 1, 1000, 42}) {
+      std::vector<std::int32_t> batch(count * 3);
+      for (auto& v : batch) v = next++;
+      d.append(batch.data(), count);
+      expected.insert(expected.end(), batch.begin(), batch.end());
+      CHECK(d.rows() * 3 == expected.size());
+    }
+    d.flush();
+  }
+  int filters = -1;
+  CHECK(read_all<std::int32_t>(path, "rows", &filters) == expected);
+  std::filesystem::remove(path);
 }
