@@ -52,7 +52,7 @@ hid_t native_type();
 // Dataset creation settings shared by every dataset we write: chunking and deflate for large
 // ones, and no object modification times so identical runs give identical bytes.
 struct Layout {
-  int compression = 4;
+  int compression = 1;
   std::size_t chunk_rows = 0;  // 0: contiguous
 };
 

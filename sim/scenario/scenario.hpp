@@ -106,7 +106,7 @@ struct TimeSpec {
 
 struct OutputSpec {
   std::string file;              // empty: "<name>.h5" in the current directory
-  std::int32_t compression = 4;  // deflate level, 0 = none
+  std::int32_t compression = 1;  // deflate level, 0 = none
   bool events = true;
   bool network = true;  // write /network
 };

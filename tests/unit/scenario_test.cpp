@@ -109,7 +109,7 @@ TEST_CASE("The built-in default scenario loads with its written values", "[unit]
   CHECK(sc.solutions[1].model.ideal[2] == written["solutions"][1]["ideal_income"].as<double>());
   CHECK(sc.time.steps == written["time"]["steps"].as<int>());
   CHECK(sc.rule.layers.empty());
-  CHECK(sc.output.compression == 4);
+  CHECK(sc.output.compression == 1);
 }
 
 TEST_CASE("Keys left out of a scenario take the schema defaults", "[unit]") {
@@ -132,7 +132,7 @@ TEST_CASE("Keys left out of a scenario take the schema defaults", "[unit]") {
   CHECK(sc.rule.count_k == RuleSpec{}.count_k);
   CHECK(sc.rule.transmission == RuleSpec{}.transmission);
   CHECK(sc.output.events);
-  CHECK(sc.output.compression == 4);
+  CHECK(sc.output.compression == 1);
   CHECK(sc.output.file.empty());
 }
 
