@@ -442,6 +442,8 @@ AppendableDataset<T>::AppendableDataset(hid_t parent, const std::string& name, s
   if (width > 0) chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(chunk[0], 65536 / width));
   Handle space(check(H5Screate_simple(rank, dims, maxdims), "create a dataspace"));
   chunk_rows_ = static_cast<std::size_t>(chunk[0]);
+  level_ =
+      layout.compression > 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 ? layout.compression : 0;
   Layout l = layout;
   Handle dcpl = dataset_properties(rank, chunk, l);
   dset_ = Handle(check(H5Dcreate2(parent, name.c_str(), native_type<T>(), space.get(), H5P_DEFAULT,
@@ -474,8 +476,32 @@ template <class T>
 void AppendableDataset<T>::write(const T* rows, std::size_t count) {
   if (count == 0) return;
   const int rank = width_ == 0 ? 1 : 2;
+  const std::size_t w = std::max<std::size_t>(width_, 1);
   hsize_t newdims[2] = {rows_ + count, width_};
   check_status(H5Dset_extent(dset_.get(), newdims), "extend a dataset");
+  // Whole chunks on chunk boundaries are filtered in parallel and written as they are, as
+  // write_array does (millions of events would otherwise be deflated on one thread); the rest
+  // goes through HDF5's own pipeline.
+  if (level_ > 0 && rows_ % chunk_rows_ == 0 && count >= chunk_rows_) {
+    const std::size_t chunks = count / chunk_rows_;
+    const std::size_t row_bytes = w * sizeof(T);
+    const auto* bytes = reinterpret_cast<const unsigned char*>(rows);
+    std::vector<std::vector<unsigned char>> filtered(chunks);
+    citynet::parallel_for(std::size_t{0}, chunks, [&](std::size_t i) {
+      filtered[i] = filter_chunk(bytes + i * chunk_rows_ * row_bytes, chunk_rows_, chunk_rows_,
+                                 row_bytes, sizeof(T), level_);
+    });
+    for (std::size_t i = 0; i < chunks; ++i) {
+      const hsize_t offset[2] = {rows_ + i * chunk_rows_, 0};
+      check_status(H5Dwrite_chunk(dset_.get(), H5P_DEFAULT, 0, offset, filtered[i].size(),
+                                  filtered[i].data()),
+                   "append rows");
+    }
+    rows_ += chunks * chunk_rows_;
+    rows += chunks * chunk_rows_ * w;
+    count -= chunks * chunk_rows_;
+    if (count == 0) return;
+  }
   Handle file_space(check(H5Dget_space(dset_.get()), "get a dataspace"));
   hsize_t start[2] = {rows_, 0};
   hsize_t extent[2] = {count, width_};

@@ -100,6 +100,7 @@ class AppendableDataset {
   std::size_t width_ = 0;
   std::size_t rows_ = 0;  // written to the file
   std::size_t chunk_rows_ = 1;
+  int level_ = 0;  // deflate level of the dataset's filters, 0 for none
   std::vector<T> pending_;
 };
 
