@@ -12,6 +12,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <new>
@@ -50,12 +51,18 @@ double ordered_sum(CityId n, F value) {
   constexpr CityId kBlock = 4096;
   const CityId blocks = (n + kBlock - 1) / kBlock;
   std::vector<double> partial(static_cast<std::size_t>(blocks), 0.0);
-  citynet::parallel_for(CityId{0}, blocks, [&](CityId b) {
+  auto block = [&](CityId b) {
     double s = 0.0;
     const CityId end = std::min(n, (b + 1) * kBlock);
     for (CityId c = b * kBlock; c < end; ++c) s += value(c);
     partial[static_cast<std::size_t>(b)] = s;
-  });
+  };
+  // A few blocks cost less than waking the workers (the world's sums run every step).
+  if (blocks <= 4) {
+    for (CityId b = 0; b < blocks; ++b) block(b);
+  } else {
+    citynet::parallel_for(CityId{0}, blocks, block);
+  }
   double total = 0.0;
   for (double p : partial) total += p;
   return total;
@@ -263,7 +270,10 @@ CityModel::CityModel(const scenario::Scenario& scenario, const CityTable& cities
                                                  (0.5 * (attr_.openness[c] + attr_.openness[j]))));
           }
       });
-      if (st.trade_layer) st.trade.assign(layer.targets.size(), 0.0);
+      if (st.trade_layer) {
+        st.trade.assign(layer.targets.size(), 0.0);
+        st.trade_city.assign(static_cast<std::size_t>(n_), 0.0);
+      }
       st.engaged.assign(layer.targets.size(), 0);
     }
     ties_.push_back(std::move(st));
@@ -1032,6 +1042,7 @@ void CityModel::phase_economy() {
       double stock = 0.0;
       for (auto& L : ties_) {
         if (!L.trade_layer || L.club || L.informal || L.layer->complete) continue;
+        double layer_stock = 0.0;
         for (std::int64_t k = L.layer->offsets[c]; k < L.layer->offsets[c + 1]; ++k) {
           // Trade compounds on a partnership in use (its weight) and withers on a dormant one
           // (Brakman, Garretsen & Oumer 2016): both ends compute the same from the same weight.
@@ -1040,7 +1051,9 @@ void CityModel::phase_economy() {
           t += dt_ * ((E.trade_growth * w - E.trade_decay * (1.0 - w)) * t + E.trade_seed * w);
           t = std::max(0.0, t);
           stock += t;
+          layer_stock += t;
         }
+        L.trade_city[c] = layer_stock;
       }
       gdp_[c] += dt_ * E.gdp_benefit * stock;
     }
@@ -1174,8 +1187,18 @@ void CityModel::derive_bits() {
 
 std::int64_t CityModel::active_ties(LayerId l) const {
   const auto& L = ties_[l];
+  // Flags are 0 or 1: eight at a time, multiplying by 0x0101... sums a word's bytes into its top
+  // byte. The world's 10^5 geographic entries are counted every step.
+  const std::size_t size = L.active.size();
+  const std::uint8_t* p = L.active.data();
   std::int64_t n = 0;
-  for (auto a : L.active) n += a;
+  std::size_t k = 0;
+  for (; k + 8 <= size; k += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p + k, 8);
+    n += static_cast<std::int64_t>((word * 0x0101010101010101ull) >> 56);
+  }
+  for (; k < size; ++k) n += p[k];
   // Undirected ties are stored twice; clubs count members active, informal slots once.
   return L.club || L.informal ? n : n / 2;
 }
@@ -1183,14 +1206,20 @@ std::int64_t CityModel::active_ties(LayerId l) const {
 double CityModel::total_trade() const {
   double t = 0.0;
   for (const auto& L : ties_)
-    if (L.trade_layer)
-      t += ordered_sum(static_cast<CityId>(L.layer->offsets.empty() ? 0 : n_), [&](CityId c) {
-        double s = 0.0;
-        for (std::int64_t k = L.layer->offsets[c]; k < L.layer->offsets[c + 1]; ++k)
-          s += L.trade[k];
-        return s;
-      });
+    if (L.trade_layer && !L.trade_city.empty())
+      t += ordered_sum(n_, [&](CityId c) { return L.trade_city[c]; });
   return t / 2.0;
+}
+
+void CityModel::derive_trade() {
+  for (auto& L : ties_) {
+    if (L.trade_city.empty()) continue;
+    for (CityId c = 0; c < n_; ++c) {
+      double s = 0.0;
+      for (std::int64_t k = L.layer->offsets[c]; k < L.layer->offsets[c + 1]; ++k) s += L.trade[k];
+      L.trade_city[c] = s;
+    }
+  }
 }
 
 void CityModel::declare_output(io::RunFileWriter& w) {
@@ -1371,6 +1400,7 @@ void CityModel::load_state(std::istream& in, const std::string& name) {
   if (outcome_.size() != slots || mean.size() != slots || prec.size() != slots) b.fail();
   for (std::size_t i = 0; i < slots; ++i) belief_[i] = {mean[i], prec[i]};
   derive_bits();
+  derive_trade();
 }
 
 std::int64_t CityModel::state_bytes() const {
@@ -1387,8 +1417,8 @@ std::int64_t CityModel::state_bytes() const {
                       bytes(attr_.country) + bytes(attr_.continent);
   for (const auto& L : ties_)
     total += bytes(L.weight) + bytes(L.active) + bytes(L.mirror) + bytes(L.use_probability) +
-             bytes(L.engaged) + bytes(L.trade) + bytes(L.slot_target) + bytes(L.member) +
-             bytes(L.member_next) + bytes(L.members) + bytes(L.club_adopters);
+             bytes(L.engaged) + bytes(L.trade) + bytes(L.trade_city) + bytes(L.slot_target) +
+             bytes(L.member) + bytes(L.member_next) + bytes(L.members) + bytes(L.club_adopters);
   return static_cast<std::int64_t>(total);
 }
 

@@ -112,10 +112,11 @@ class CityModel final : public Model {
     // [entry] the same tie seen from its other end; 32 bits halve the largest per-tie array, and
     // layers with more directed entries than that are rejected when the model is built.
     std::vector<std::uint32_t> mirror;
-    std::vector<float> use_probability;     // [entry] static layers: chance of use in a step
-    std::vector<std::uint8_t> engaged;      // [entry] its target holds or held some solution
-    std::vector<double> trade;              // [entry] trade stock (trade layers)
-    std::vector<std::int32_t> slot_target;  // informal: [city * slots + k], -1 empty
+    std::vector<float> use_probability;  // [entry] static layers: chance of use in a step
+    std::vector<std::uint8_t> engaged;   // [entry] its target holds or held some solution
+    std::vector<double> trade;           // [entry] trade stock (trade layers)
+    std::vector<double> trade_city;      // [city] sum of its entries' trade, kept by phase_economy
+    std::vector<std::int32_t> slot_target;          // informal: [city * slots + k], -1 empty
     std::vector<std::uint8_t> member, member_next;  // club: [city]
     std::vector<CityId> members;                    // club: the members, in city order
     std::vector<std::int32_t> club_adopters;        // club: [solution] adopted members
@@ -141,6 +142,7 @@ class CityModel final : public Model {
   void update_bits(CityId c);
   bool holds_any(CityId c) const;
   void derive_bits();
+  void derive_trade();  // trade_city from trade, after a checkpoint is loaded
   void prefetch(CityId c) const;
   double fit(CityId c, std::int32_t v) const;
 
