@@ -145,8 +145,8 @@ BENCHMARK(BM_BuildCsr)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
-// RunFileWriter: one state (adopters of S solutions) and `events` adoption events per step,
-// deflate level 4 as in the default scenario. Items are events, bytes the event payload.
+// RunFileWriter: one state (adopters of S solutions) and `events` adoption events per step, at
+// the default deflate level. Items are events, bytes the event payload.
 void BM_RunFileAppend(benchmark::State& state) {
   const auto events_per_step = state.range(0);
   const auto solutions = static_cast<int>(state.range(1));
@@ -187,5 +187,38 @@ BENCHMARK(BM_RunFileAppend)
     ->Args({10'000, 8})
     ->Args({100'000, 64})
     ->UseRealTime();
+
+// RunFileWriter::write_static: the cities and the ties (one Erdos-Renyi layer of mean degree 10)
+// written at the start of a run, file creation and closing included, at the default settings.
+// Bytes are the arrays' size in memory.
+void BM_RunFileStatic(benchmark::State& state) {
+  const auto n = state.range(0);
+  tbb::global_control threads(tbb::global_control::max_allowed_parallelism,
+                              static_cast<std::size_t>(state.range(1)));
+  const auto& w = citynet::bench::world(Rule::kFractionalThreshold, n, 1);
+  const std::string path = "/tmp/citynet_bench_static_" + std::to_string(::getpid()) + ".h5";
+  for (auto _ : state) {
+    citynet::io::RunFileWriter writer(path, w.scenario);
+    citynet::io::RunFileWriter::Meta meta;
+    meta.seed = w.scenario.seed;
+    writer.write_static(meta, w.cities, w.network);
+    writer.finish(0.0);
+  }
+  std::remove(path.c_str());
+  std::int64_t bytes = w.cities.bytes();
+  for (const auto& layer : w.network.layers)
+    bytes += static_cast<std::int64_t>(layer.offsets.size() * sizeof(layer.offsets[0]) +
+                                       layer.targets.size() * sizeof(layer.targets[0]) +
+                                       layer.weights.size() * sizeof(layer.weights[0]));
+  state.SetBytesProcessed(state.iterations() * bytes);
+}
+BENCHMARK(BM_RunFileStatic)
+    ->ArgNames({"cities", "threads"})
+    ->Args({10'000, 2})
+    ->Args({100'000, 1})
+    ->Args({100'000, 2})
+    ->Args({1'000'000, 2})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
