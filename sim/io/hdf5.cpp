@@ -189,11 +189,18 @@ std::vector<unsigned char> pack_chunk(const unsigned char* bytes, std::size_t ro
   using U = std::make_unsigned_t<T>;
   const std::size_t n = rows * row_bytes / sizeof(T);
   const std::size_t chunk_n = chunk_rows * row_bytes / sizeof(T);
-  std::vector<T> v(n);
-  std::memcpy(v.data(), bytes, n * sizeof(T));
-  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-  const T min = *lo;
-  const U range = static_cast<U>(static_cast<U>(*hi) - static_cast<U>(min));
+  auto load = [bytes](std::size_t i) {
+    T x;
+    std::memcpy(&x, bytes + i * sizeof(T), sizeof(T));
+    return x;
+  };
+  T min = n > 0 ? load(0) : T{0}, max = min;
+  for (std::size_t i = 1; i < n; ++i) {
+    const T x = load(i);
+    min = std::min(min, x);
+    max = std::max(max, x);
+  }
+  const U range = static_cast<U>(static_cast<U>(max) - static_cast<U>(min));
   constexpr unsigned kFull = sizeof(T) * 8;
   unsigned bits = 0;
   if (range > static_cast<U>(~U{0} - 2)) {
@@ -209,22 +216,25 @@ std::vector<unsigned char> pack_chunk(const unsigned char* bytes, std::size_t ro
   const auto minval = static_cast<std::uint64_t>(static_cast<std::int64_t>(min));
   for (unsigned i = 0; i < 8; ++i) out[5 + i] = static_cast<unsigned char>(minval >> (8 * i));
   if (bits == kFull) {
-    std::memcpy(out.data() + kHeader, v.data(), n * sizeof(T));
+    std::memcpy(out.data() + kHeader, bytes, n * sizeof(T));
     for (std::size_t i = n; i < chunk_n; ++i)
       std::memcpy(out.data() + kHeader + i * sizeof(T), &min, sizeof(T));
     return out;
   }
   if (bits == 0) return out;
-  // Fewer than 8 bits wait in the accumulator after each put, so 32 more always fit.
+  // Bits gather in a 64-bit accumulator and leave it 32 at a time, most significant first.
+  // Fewer than 32 wait after each put, so a put of up to 32 more always fits.
   std::uint64_t acc = 0;
   unsigned held = 0;
   unsigned char* dst = out.data() + kHeader;
   auto put_bits = [&](std::uint64_t value, unsigned width) {
     acc = (acc << width) | value;
     held += width;
-    while (held >= 8) {
-      held -= 8;
-      *dst++ = static_cast<unsigned char>(acc >> held);
+    if (held >= 32) {
+      held -= 32;
+      const std::uint32_t word = __builtin_bswap32(static_cast<std::uint32_t>(acc >> held));
+      std::memcpy(dst, &word, 4);
+      dst += 4;
     }
   };
   auto put = [&](U value) {
@@ -237,8 +247,10 @@ std::vector<unsigned char> pack_chunk(const unsigned char* bytes, std::size_t ro
     }
   };
   for (std::size_t i = 0; i < n; ++i)
-    put(static_cast<U>(static_cast<U>(v[i]) - static_cast<U>(min)));
+    put(static_cast<U>(static_cast<U>(load(i)) - static_cast<U>(min)));
   for (std::size_t i = n; i < chunk_n; ++i) put(0);
+  // The last bits, left-aligned in as many bytes as they need.
+  for (; held >= 8; held -= 8) *dst++ = static_cast<unsigned char>(acc >> (held - 8));
   if (held > 0) *dst = static_cast<unsigned char>(acc << (8 - held));
   return out;
 }
