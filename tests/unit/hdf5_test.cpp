@@ -52,12 +52,15 @@ std::string bytes_of(const std::string& path) {
 }
 
 void write_file(const std::string& path, const std::vector<std::int32_t>& ints,
-                const std::vector<double>& table, int compression) {
+                const std::vector<double>& table, int compression,
+                const std::vector<std::int32_t>* spread = nullptr) {
   h5::Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
   h5::Layout layout;
   layout.compression = compression;
   h5::write_array(file.get(), "ints", {ints.size()}, ints.data(), "", "test", layout);
   h5::write_array(file.get(), "table", {table.size() / 3, 3}, table.data(), "", "test", layout);
+  if (spread)
+    h5::write_array(file.get(), "spread", {spread->size()}, spread->data(), "", "test", layout);
 }
 
 }  // namespace
@@ -88,20 +91,32 @@ TEST_CASE("Large arrays are written in compressed chunks that read back exactly"
 }
 
 TEST_CASE("Compressed arrays are the same bytes for any thread count", "[unit]") {
+  // Deflated (ints), one repeated value (table) and scale-offset packed (spread).
   std::vector<std::int32_t> ints(65536 * 5 + 7);
   for (std::size_t i = 0; i < ints.size(); ++i) ints[i] = static_cast<std::int32_t>(i % 4093);
   const std::vector<double> table(3 * 30000, 1.25);
+  std::vector<std::int32_t> spread(65536 * 5 + 7);
+  std::uint32_t x = 2463534242u;
+  for (auto& v : spread) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    v = static_cast<std::int32_t>(x % 100000);
+  }
   std::string one, two;
   {
     tbb::global_control c(tbb::global_control::max_allowed_parallelism, 1);
-    write_file(temp_file("t1.h5"), ints, table, 4);
+    write_file(temp_file("t1.h5"), ints, table, 4, &spread);
     one = bytes_of(temp_file("t1.h5"));
   }
   {
     tbb::global_control c(tbb::global_control::max_allowed_parallelism, 2);
-    write_file(temp_file("t2.h5"), ints, table, 4);
+    write_file(temp_file("t2.h5"), ints, table, 4, &spread);
     two = bytes_of(temp_file("t2.h5"));
   }
+  int filters = -1, filter = -1;
+  CHECK(read_all<std::int32_t>(temp_file("t2.h5"), "spread", &filters, &filter) == spread);
+  CHECK(filter == H5Z_FILTER_SCALEOFFSET);
   CHECK(!one.empty());
   CHECK(one == two);
   std::filesystem::remove(temp_file("t1.h5"));
