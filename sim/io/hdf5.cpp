@@ -436,8 +436,12 @@ void write_scalar_string(hid_t parent, const std::string& name, const std::strin
   Handle dset(check(H5Dcreate2(parent, name.c_str(), type.get(), space.get(), H5P_DEFAULT,
                                dcpl.get(), H5P_DEFAULT),
                     "create dataset " + name));
+  // HDF5 clears a type-conversion buffer of 1 MB by default for a variable-length write, which
+  // cost more than the rest of a small run's file; one string needs a few bytes of it.
+  Handle dxpl(check(H5Pcreate(H5P_DATASET_XFER), "create transfer properties"));
+  check_status(H5Pset_buffer(dxpl.get(), 4096, nullptr, nullptr), "set the conversion buffer");
   const char* p = value.c_str();
-  check_status(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &p),
+  check_status(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, dxpl.get(), &p),
                "write dataset " + name);
   describe(dset.get(), units, description);
 }
