@@ -454,10 +454,14 @@ AppendableDataset<T>::AppendableDataset(hid_t parent, const std::string& name, s
   const int rank = width == 0 ? 1 : 2;
   hsize_t dims[2] = {0, width};
   hsize_t maxdims[2] = {H5S_UNLIMITED, width};
-  hsize_t chunk[2] = {layout.chunk_rows ? layout.chunk_rows : 4096, std::max<hsize_t>(width, 1)};
+  // Rows wider than 64k values (snapshots of every tie's weight) are split into chunks of 64k
+  // columns, so that one row's chunks compress in parallel and none grows with the network.
+  hsize_t chunk[2] = {layout.chunk_rows ? layout.chunk_rows : 4096,
+                      std::clamp<hsize_t>(width, 1, kMaxChunkColumns)};
   if (width > 0) chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(chunk[0], 65536 / width));
   Handle space(check(H5Screate_simple(rank, dims, maxdims), "create a dataspace"));
   chunk_rows_ = static_cast<std::size_t>(chunk[0]);
+  chunk_columns_ = static_cast<std::size_t>(chunk[1]);
   level_ =
       layout.compression > 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 ? layout.compression : 0;
   Layout l = layout;
@@ -500,17 +504,28 @@ void AppendableDataset<T>::write(const T* rows, std::size_t count) {
   // goes through HDF5's own pipeline.
   if (level_ > 0 && rows_ % chunk_rows_ == 0 && count >= chunk_rows_) {
     const std::size_t chunks = count / chunk_rows_;
-    const std::size_t row_bytes = w * sizeof(T);
     const auto* bytes = reinterpret_cast<const unsigned char*>(rows);
-    std::vector<std::vector<unsigned char>> filtered(chunks);
-    citynet::parallel_for(std::size_t{0}, chunks, [&](std::size_t i) {
-      filtered[i] = filter_chunk(bytes + i * chunk_rows_ * row_bytes, chunk_rows_, chunk_rows_,
-                                 row_bytes, sizeof(T), level_);
+    // Chunk (i, j): rows i * chunk_rows_ on, columns j * chunk_columns_ on. A row split into
+    // column chunks has one row per chunk, so each chunk is contiguous in `rows`; the last
+    // column chunk of a row is padded.
+    const std::size_t across = (w + chunk_columns_ - 1) / chunk_columns_;
+    std::vector<std::vector<unsigned char>> filtered(chunks * across);
+    citynet::parallel_for(std::size_t{0}, chunks * across, [&](std::size_t k) {
+      const std::size_t i = k / across, j = k % across;
+      if (across == 1) {
+        filtered[k] = filter_chunk(bytes + i * chunk_rows_ * w * sizeof(T), chunk_rows_,
+                                   chunk_rows_, w * sizeof(T), sizeof(T), level_);
+      } else {
+        const std::size_t first = j * chunk_columns_;
+        const std::size_t columns = std::min(chunk_columns_, w - first);
+        filtered[k] = filter_chunk(bytes + (i * w + first) * sizeof(T), columns, chunk_columns_,
+                                   sizeof(T), sizeof(T), level_);
+      }
     });
-    for (std::size_t i = 0; i < chunks; ++i) {
-      const hsize_t offset[2] = {rows_ + i * chunk_rows_, 0};
-      check_status(H5Dwrite_chunk(dset_.get(), H5P_DEFAULT, 0, offset, filtered[i].size(),
-                                  filtered[i].data()),
+    for (std::size_t k = 0; k < chunks * across; ++k) {
+      const hsize_t offset[2] = {rows_ + (k / across) * chunk_rows_, (k % across) * chunk_columns_};
+      check_status(H5Dwrite_chunk(dset_.get(), H5P_DEFAULT, 0, offset, filtered[k].size(),
+                                  filtered[k].data()),
                    "append rows");
     }
     rows_ += chunks * chunk_rows_;

@@ -99,7 +99,9 @@ class AppendableDataset {
   Handle dset_;
   std::size_t width_ = 0;
   std::size_t rows_ = 0;  // written to the file
+  static constexpr hsize_t kMaxChunkColumns = 65536;
   std::size_t chunk_rows_ = 1;
+  std::size_t chunk_columns_ = 1;
   int level_ = 0;  // deflate level of the dataset's filters, 0 for none
   std::vector<T> pending_;
 };

@@ -245,3 +245,35 @@ TEST_CASE("Appended rows reach the file whole once flushed", "[unit]") {
     std::filesystem::remove(path);
   }
 }
+
+TEST_CASE("Rows wider than a chunk are appended in column chunks that read back whole", "[unit]") {
+  // A snapshot of every tie's weight: one row per snapshot, wider than 64k values.
+  const std::size_t width = 65536 * 2 + 123;
+  for (int compression : {0, 1}) {
+    INFO("compression " << compression);
+    const std::string path = temp_file("wide.h5");
+    std::vector<float> expected;
+    {
+      h5::Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+      h5::Layout layout;
+      layout.compression = compression;
+      h5::AppendableDataset<float> d(file.get(), "weights", width, "", "test", layout);
+      for (int row = 0; row < 3; ++row) {
+        std::vector<float> values(width);
+        for (std::size_t k = 0; k < width; ++k)
+          values[k] = static_cast<float>((k * 31 + static_cast<std::size_t>(row)) % 1000) / 8.0f;
+        d.append(values.data(), 1);
+        expected.insert(expected.end(), values.begin(), values.end());
+      }
+      d.flush();
+      h5::Handle dcpl(H5Dget_create_plist(d.id()));
+      hsize_t chunk[2] = {0, 0};
+      REQUIRE(H5Pget_chunk(dcpl.get(), 2, chunk) == 2);
+      CHECK(chunk[0] == 1);
+      CHECK(chunk[1] == 65536);
+    }
+    int filters = -1;
+    CHECK(read_all<float>(path, "weights", &filters) == expected);
+    std::filesystem::remove(path);
+  }
+}
