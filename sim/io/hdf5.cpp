@@ -321,13 +321,13 @@ void write_elements(hid_t parent, const std::string& name, hid_t type,
   bool chunked = level > 0 && total >= 4096 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0;
   bool packed = false;
   if (chunked) {
-    // The first 32 kB decide. Data that deflate barely shrinks (coordinates, populations) would
+    // The first 8 kB decide. Data that deflate barely shrinks (coordinates, populations) would
     // cost compression time for nothing and is stored as it is. Integers that packing shrinks
     // by a fifth are packed, at ten times deflate's speed, unless deflate makes them three
     // times smaller still (row numbers, say).
     const std::size_t rows =
         std::min<std::size_t>({rows_per_chunk, static_cast<std::size_t>(dims[0]),
-                               std::max<std::size_t>(1, 32768 / row_bytes)});
+                               std::max<std::size_t>(1, 8192 / row_bytes)});
     const auto plain = static_cast<double>(rows * row_bytes);
     const auto deflated =
         static_cast<double>(filter_chunk(data, rows, rows, row_bytes, element, level).size());

@@ -69,7 +69,7 @@ TEST_CASE("Large arrays are written in compressed chunks that read back exactly"
   // Several batches of chunks and a partial last chunk, in one and two dimensions.
   std::vector<std::int32_t> ints(65536 * 70 + 12345);
   for (std::size_t i = 0; i < ints.size(); ++i)
-    ints[i] = static_cast<std::int32_t>((i * 2654435761u) % 1000003) - 500000;
+    ints[i] = static_cast<std::int32_t>((i * 37) % 64) * 1000 - 20000;
   std::vector<double> table(3 * 70001);
   for (std::size_t i = 0; i < table.size(); ++i) table[i] = 0.5 * static_cast<double>(i % 977);
 
@@ -79,7 +79,8 @@ TEST_CASE("Large arrays are written in compressed chunks that read back exactly"
     write_file(path, ints, table, compression);
     int filters = -1;
     int filter = -1;
-    // A stride modulo a prime: deflate finds its repeats and shrinks it far below packing.
+    // A short cycle over a 16-bit span: deflate finds its repeats and shrinks it far below
+    // packing.
     CHECK(read_all<std::int32_t>(path, "ints", &filters, &filter) == ints);
     CHECK(filters == (compression > 0 ? 2 : 0));
     if (compression > 0) CHECK(filter == H5Z_FILTER_SHUFFLE);
