@@ -206,10 +206,7 @@ void BM_RunFileStatic(benchmark::State& state) {
   }
   std::remove(path.c_str());
   std::int64_t bytes = w.cities.bytes();
-  for (const auto& layer : w.network.layers)
-    bytes += static_cast<std::int64_t>(layer.offsets.size() * sizeof(layer.offsets[0]) +
-                                       layer.targets.size() * sizeof(layer.targets[0]) +
-                                       layer.weights.size() * sizeof(layer.weights[0]));
+  for (const auto& layer : w.network.layers) bytes += layer.bytes();
   state.SetBytesProcessed(state.iterations() * bytes);
 }
 BENCHMARK(BM_RunFileStatic)

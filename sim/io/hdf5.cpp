@@ -141,15 +141,21 @@ static void describe(hid_t obj, const std::string& units, const std::string& des
   set_string_attribute(obj, "description", description);
 }
 
+// The deflate level of the pipeline a chunked dataset gets for `compression`: 0 when compression
+// is off or this HDF5 lacks the deflate filter. Chunks filtered here and written directly must
+// match that pipeline.
+static int deflate_level(int compression) {
+  return compression > 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 ? compression : 0;
+}
+
 static Handle dataset_properties(int rank, const hsize_t* chunk, const Layout& layout) {
   Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "create dataset properties"));
   check_status(H5Pset_obj_track_times(dcpl.get(), false), "disable time tracking");
   if (chunk) {
     check_status(H5Pset_chunk(dcpl.get(), rank, chunk), "set chunking");
-    if (layout.compression > 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+    if (const int level = deflate_level(layout.compression); level > 0) {
       check_status(H5Pset_shuffle(dcpl.get()), "set shuffle");
-      check_status(H5Pset_deflate(dcpl.get(), static_cast<unsigned>(layout.compression)),
-                   "set compression");
+      check_status(H5Pset_deflate(dcpl.get(), static_cast<unsigned>(level)), "set compression");
     }
   }
   return dcpl;
@@ -255,19 +261,16 @@ std::vector<unsigned char> pack_chunk(const unsigned char* bytes, std::size_t ro
   return out;
 }
 
-}  // namespace
-
-namespace {
-
 using Packer = std::vector<unsigned char> (*)(const unsigned char*, std::size_t, std::size_t,
                                               std::size_t);
 
 // An array of `dims` whose elements are `element` bytes of HDF5 type `type`, `data` in row-major
-// order. Chunked and compressed in parallel where that pays: shuffled and deflated at `level`,
-// or, for integers (`pack`), scale-offset packed where that shrinks them nearly as much.
+// order. Chunked and compressed in parallel where that pays: shuffled and deflated at level
+// `compression`, or, for integers (`pack`), scale-offset packed where that shrinks them nearly
+// as much.
 void write_elements(hid_t parent, const std::string& name, hid_t type,
                     const std::vector<hsize_t>& dims, const unsigned char* data,
-                    std::size_t element, std::size_t chunk_bytes, int level,
+                    std::size_t element, std::size_t chunk_bytes, int compression,
                     const std::string& units, const std::string& description,
                     Packer pack = nullptr) {
   const int rank = static_cast<int>(dims.size());
@@ -275,28 +278,22 @@ void write_elements(hid_t parent, const std::string& name, hid_t type,
   hsize_t total = 1;
   for (auto d : dims) total *= d;
   const std::size_t bytes = static_cast<std::size_t>(total) * element;
-  Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "create dataset properties"));
-  check_status(H5Pset_obj_track_times(dcpl.get(), false), "disable time tracking");
+  const int deflate = deflate_level(compression);
 
   hsize_t row = 1;
   for (int i = 1; i < rank; ++i) row *= std::max<hsize_t>(dims[i], 1);
   const std::size_t row_bytes = static_cast<std::size_t>(row) * element;
   const auto rows_per_chunk = static_cast<std::size_t>(
       std::clamp<hsize_t>(chunk_bytes / row_bytes, 1, std::max<hsize_t>(dims[0], 1)));
+  std::vector<hsize_t> chunk(dims);
+  chunk[0] = rows_per_chunk;
 
   // An array of one repeated value (unit tie weights, say) is stored as its first chunk and its
   // fill value: readers see every element, and neither time nor disk is spent on copies of it.
   // (The one chunk makes its storage non-empty, which h5diff requires to compare it.) Element i
   // equals element i + 1 for all i exactly when the bytes equal themselves shifted by one.
   if (total >= 4096 && std::memcmp(data, data + element, bytes - element) == 0) {
-    const bool deflate = level > 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0;
-    std::vector<hsize_t> chunk(dims);
-    chunk[0] = rows_per_chunk;
-    check_status(H5Pset_chunk(dcpl.get(), rank, chunk.data()), "set chunking");
-    if (deflate) {
-      check_status(H5Pset_shuffle(dcpl.get()), "set shuffle");
-      check_status(H5Pset_deflate(dcpl.get(), static_cast<unsigned>(level)), "set compression");
-    }
+    Handle dcpl = dataset_properties(rank, chunk.data(), Layout{deflate});
     check_status(H5Pset_fill_value(dcpl.get(), type, data), "set a fill value");
     check_status(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_IFSET), "set the fill time");
     Handle dset(check(
@@ -304,8 +301,8 @@ void write_elements(hid_t parent, const std::string& name, hid_t type,
         "create dataset " + name));
     const std::size_t rows = std::min(rows_per_chunk, static_cast<std::size_t>(dims[0]));
     std::vector<unsigned char> first;
-    if (deflate) {
-      first = filter_chunk(data, rows, rows_per_chunk, row_bytes, element, level);
+    if (deflate > 0) {
+      first = filter_chunk(data, rows, rows_per_chunk, row_bytes, element, deflate);
     } else {
       first.resize(rows_per_chunk * row_bytes);
       for (std::size_t i = 0; i < first.size(); i += element) std::memcpy(&first[i], data, element);
@@ -318,7 +315,7 @@ void write_elements(hid_t parent, const std::string& name, hid_t type,
     return;
   }
 
-  bool chunked = level > 0 && total >= 4096 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0;
+  bool chunked = deflate > 0 && total >= 4096;
   bool packed = false;
   if (chunked) {
     // The first 8 kB decide. Data that deflate barely shrinks (coordinates, populations) would
@@ -330,26 +327,20 @@ void write_elements(hid_t parent, const std::string& name, hid_t type,
                                std::max<std::size_t>(1, 8192 / row_bytes)});
     const auto plain = static_cast<double>(rows * row_bytes);
     const auto deflated =
-        static_cast<double>(filter_chunk(data, rows, rows, row_bytes, element, level).size());
+        static_cast<double>(filter_chunk(data, rows, rows, row_bytes, element, deflate).size());
     if (pack && H5Zfilter_avail(H5Z_FILTER_SCALEOFFSET) > 0) {
       const auto size = static_cast<double>(pack(data, rows, rows, row_bytes).size());
       packed = size <= 0.8 * plain && size <= 3.0 * deflated;
     }
     if (!packed && deflated > 0.8 * plain) chunked = false;
   }
-  if (chunked) {
-    std::vector<hsize_t> chunk(dims);
-    chunk[0] = rows_per_chunk;
-    check_status(H5Pset_chunk(dcpl.get(), rank, chunk.data()), "set chunking");
-    if (packed) {
-      // No fill value, so that the filter spends no code on one: every chunk is written.
-      check_status(H5Pset_fill_value(dcpl.get(), type, nullptr), "unset the fill value");
-      check_status(H5Pset_scaleoffset(dcpl.get(), H5Z_SO_INT, H5Z_SO_INT_MINBITS_DEFAULT),
-                   "set scale-offset packing");
-    } else {
-      check_status(H5Pset_shuffle(dcpl.get()), "set shuffle");
-      check_status(H5Pset_deflate(dcpl.get(), static_cast<unsigned>(level)), "set compression");
-    }
+  Handle dcpl =
+      dataset_properties(rank, chunked ? chunk.data() : nullptr, Layout{packed ? 0 : deflate});
+  if (packed) {
+    // No fill value, so that the filter spends no code on one: every chunk is written.
+    check_status(H5Pset_fill_value(dcpl.get(), type, nullptr), "unset the fill value");
+    check_status(H5Pset_scaleoffset(dcpl.get(), H5Z_SO_INT, H5Z_SO_INT_MINBITS_DEFAULT),
+                 "set scale-offset packing");
   }
   Handle dset(check(
       H5Dcreate2(parent, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
@@ -370,7 +361,7 @@ void write_elements(hid_t parent, const std::string& name, hid_t type,
             std::min(rows_per_chunk, static_cast<std::size_t>(dims[0]) - begin);
         filtered[i] = packed ? pack(data + begin * row_bytes, rows, rows_per_chunk, row_bytes)
                              : filter_chunk(data + begin * row_bytes, rows, rows_per_chunk,
-                                            row_bytes, element, level);
+                                            row_bytes, element, deflate);
       });
       for (std::size_t i = 0; i < count; ++i) {
         std::vector<hsize_t> offset(dims.size(), 0);
@@ -462,8 +453,7 @@ AppendableDataset<T>::AppendableDataset(hid_t parent, const std::string& name, s
   Handle space(check(H5Screate_simple(rank, dims, maxdims), "create a dataspace"));
   chunk_rows_ = static_cast<std::size_t>(chunk[0]);
   chunk_columns_ = static_cast<std::size_t>(chunk[1]);
-  level_ =
-      layout.compression > 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 ? layout.compression : 0;
+  level_ = deflate_level(layout.compression);
   Layout l = layout;
   Handle dcpl = dataset_properties(rank, chunk, l);
   dset_ = Handle(check(H5Dcreate2(parent, name.c_str(), native_type<T>(), space.get(), H5P_DEFAULT,

@@ -95,7 +95,7 @@ void RunFileWriter::write_static(const Meta& meta, const model::CityTable& citie
   }
   h5::write_array(sg.get(), "id", {ids.size()}, ids.data(), "",
                   "Solution index (column of /series/adopters)");
-  h5::write_strings(sg.get(), "name", names, "", "Solution name");
+  h5::write_strings(sg.get(), "name", names, "", "Solution name", layout_);
 
   if (scenario_.output.network) {
     Handle ng = h5::create_group(root, "network");
@@ -399,12 +399,10 @@ void RunFileWriter::write_column(const std::string& path, const std::vector<doub
 
 void RunFileWriter::finish(double wall_seconds, bool complete) {
   if (write_events_) flush_events();
-  for (auto* d : {&ev_step_, &ev_city_, &ev_solution_, &ev_source_, &ev_layer_, &ev_variant_,
-                  &adopters_, &snapshot_step_})
-    d->flush();
-  ev_kind_.flush();
-  ev_mechanism_.flush();
-  time_.flush();
+  // The datasets close_datasets() closes, their last rows written first.
+  auto flush = [](auto&... datasets) { (datasets.flush(), ...); };
+  flush(time_, adopters_, ev_step_, ev_city_, ev_solution_, ev_kind_, ev_source_, ev_layer_,
+        ev_mechanism_, ev_variant_, snapshot_step_);
   for (auto& d : extra_series_) d.flush();
   for (auto& d : snapshots_) d.flush();
   const hid_t root = file_.get();

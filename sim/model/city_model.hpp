@@ -211,10 +211,12 @@ class CityModel final : public Model {
   // Sum over the ties of the prefix layers of weight x (log10 population - 4), added in the order
   // observe adds the others: the same every step.
   std::vector<double> prestige_w0_;
-  std::size_t max_degree_ = 0;               // over the layers with engaged flags
-  std::vector<std::uint64_t> adopted_bits_;  // [city * words_ + s / 64] bit s: status_ adopted
-  std::vector<std::uint8_t> paying_;         // [city] some outcome_ of its row is not NaN
-  std::vector<std::uint8_t> dirty_;          // [city] its next row may differ from its state
+  std::size_t max_degree_ = 0;  // over the layers with engaged flags
+  // [city * words_ + s / 64] bit s: status_ adopted. Word 0 repeats peer_[c].adopted so that the
+  // scans over every city (outcomes, national) read 8 bytes a city instead of a peer line.
+  std::vector<std::uint64_t> adopted_bits_;
+  std::vector<std::uint8_t> paying_;  // [city] some outcome_ of its row is not NaN
+  std::vector<std::uint8_t> dirty_;   // [city] its next row may differ from its state
 
   std::vector<double> gdp_;
   std::vector<LayerState> ties_;
