@@ -747,12 +747,19 @@ void CityModel::observe(CityId c, Step new_step, Scratch& sc) {
       influence_sum += L.influence;
     }
   }
-  for (std::size_t s = 0; s < S; ++s) {
-    sc.share_f[s] = static_cast<float>(influence_sum > 0 ? sc.share[s] / influence_sum : 0.0);
-    sc.prestige_f[s] = static_cast<float>(prestige_w > 0 ? sc.prestige[s] / prestige_w : 0.0);
-    sc.comp_f[s] = static_cast<float>(comp_w > 0 ? sc.comp[s] / comp_w : 0.0);
-    sc.drop_f[s] = static_cast<float>(seen > 0 ? sc.drop[s] / seen : 0.0);
-  }
+  // One loop per array, the test outside: each vectorises.
+  auto normalise = [S](const std::vector<double>& sum, double total, std::vector<float>& to) {
+    const double* __restrict from = sum.data();
+    float* __restrict out = to.data();
+    if (total > 0)
+      for (std::size_t s = 0; s < S; ++s) out[s] = static_cast<float>(from[s] / total);
+    else
+      std::fill_n(out, S, 0.0f);
+  };
+  normalise(sc.share, influence_sum, sc.share_f);
+  normalise(sc.prestige, prestige_w, sc.prestige_f);
+  normalise(sc.comp, comp_w, sc.comp_f);
+  normalise(sc.drop, static_cast<double>(seen), sc.drop_f);
   if (aware) dirty_[c] = 1;
 }
 
@@ -815,9 +822,12 @@ void CityModel::decide(CityId c, Step new_step, const Scratch& sc,
                         Mechanism::kNone, variant_[i]}});
         continue;
       }
-      // Later re-invention of a design that fits the city poorly.
-      const double f = fit(c, variant_[i]);
-      if (rng.uniform() < -std::expm1(-dt_ * R.readapt_rate * (1.0 - f))) {
+      // Later re-invention of a design that fits the city poorly. 1 - exp(-x) <= x and
+      // 1 - fit <= 1: a draw at or above dt x rate is settled without the variant's design, a
+      // scattered read.
+      const double u = rng.uniform();
+      if (u < dt_ * R.readapt_rate &&
+          u < -std::expm1(-dt_ * R.readapt_rate * (1.0 - fit(c, variant_[i])))) {
         PendingAdoption p{{new_step, c, static_cast<SolutionId>(s), EventKind::kAdapt, -1, -1,
                            Mechanism::kNone, -1}};
         p.new_variant = true;
