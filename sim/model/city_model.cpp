@@ -601,6 +601,14 @@ void CityModel::phase_cities(Step new_step) {
   const Belief* row = &belief_[static_cast<std::size_t>(c) * S];
   for (std::size_t s = 0; s < S; s += 64 / sizeof(Belief)) __builtin_prefetch(row + s);
   __builtin_prefetch(row + S - 1);
+  // Only paying cities read their outcome and mandate rows, too sparse a walk for the hardware
+  // prefetcher to follow.
+  if (paying_[c]) {
+    const std::size_t first = static_cast<std::size_t>(c) * S;
+    __builtin_prefetch(&outcome_[first]);
+    __builtin_prefetch(&outcome_[first + S - 1]);
+    __builtin_prefetch(&mandated_[first]);
+  }
 }
 
 void CityModel::observe(CityId c, Step new_step, Scratch& sc) {
@@ -912,14 +920,18 @@ void CityModel::decide(CityId c, Step new_step, const Scratch& sc,
       p.event.kind = mandate ? EventKind::kMandate : EventKind::kAdopt;
     if (mech != Mechanism::kInnovation && !mandate) {
       double total = 0.0;
-      auto consider = [&](CityId j, double w, LayerId l) {
-        const std::size_t js = static_cast<std::size_t>(j) * S + s;
-        if (status_[js] != kAdopted || w <= 0) return;
+      auto consider_adopter = [&](CityId j, double w, LayerId l) {
+        if (w <= 0) return;
         total += w;
         if (rng.uniform() * total < w) {
           p.event.source = j;
           p.event.layer = l;
         }
+      };
+      auto consider = [&](CityId j, double w, LayerId l) {
+        const std::size_t js = static_cast<std::size_t>(j) * S + s;
+        if (status_[js] != kAdopted) return;
+        consider_adopter(j, w, l);
       };
       for (const auto& L : ties_) {
         if (mech == Mechanism::kCompetition && !L.geographic) continue;
@@ -932,8 +944,18 @@ void CityModel::decide(CityId c, Step new_step, const Scratch& sc,
           for (std::size_t k = base; k < base + static_cast<std::size_t>(slots_); ++k)
             if (L.slot_target[k] >= 0) consider(L.slot_target[k], L.weight[k], L.id);
         } else if (!L.layer->complete) {
-          for (std::int64_t k = L.layer->offsets[c]; k < L.layer->offsets[c + 1]; ++k)
-            consider(L.layer->targets[k], L.weight[k] * (L.active[k] ? 2.0 : 1.0), L.id);
+          // An adopter is a peer that holds something: its entry is engaged, and observe has
+          // just read its line, whose adopted bits say the same as its status row.
+          const std::size_t word = s / 64;
+          for (std::int64_t k = L.layer->offsets[c]; k < L.layer->offsets[c + 1]; ++k) {
+            if (!L.engaged[k]) continue;
+            const CityId j = L.layer->targets[k];
+            const std::uint64_t bits =
+                word == 0 ? peer_[j].adopted
+                          : adopted_bits_[static_cast<std::size_t>(j) * words_ + word];
+            if ((bits >> (s % 64)) & 1)
+              consider_adopter(j, L.weight[k] * (L.active[k] ? 2.0 : 1.0), L.id);
+          }
         }
       }
     }
