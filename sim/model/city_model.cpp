@@ -801,8 +801,9 @@ void CityModel::decide(CityId c, Step new_step, const Scratch& sc,
   for (std::size_t s = 0; s < S; ++s) {
     const std::size_t i = row + s;
     const auto& m = scenario_.solutions[s].model;
-    rng::Stream rng(key_, new_step, static_cast<std::uint32_t>(c), rng::Purpose::kDecide,
-                    static_cast<std::uint32_t>(s));
+    // Nearly every pair draws once or twice: one block, computed in place.
+    rng::ShortStream rng(key_, new_step, static_cast<std::uint32_t>(c), rng::Purpose::kDecide,
+                         static_cast<std::uint32_t>(s));
     const bool in_force = national_state_[nat + s] == 2;
     const bool mandate = in_force && N.form == scenario::NationalForm::kMandate;
     const bool subsidy = in_force && N.form == scenario::NationalForm::kSubsidy;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "core/ids.hpp"
@@ -41,10 +42,24 @@ class Stream {
  public:
   using Philox = r123::Philox4x32;
 
-  Stream(std::uint64_t key, Step step, std::uint32_t city, Purpose purpose, std::uint32_t lane = 0)
-      : key_{{static_cast<std::uint32_t>(key), static_cast<std::uint32_t>(key >> 32)}},
-        ctr_{{static_cast<std::uint32_t>(step), city,
-              (static_cast<std::uint32_t>(purpose) << 20) | (lane & 0xFFFFFu), 0u}} {}
+  // The stream from block `block` on (0: the whole stream).
+  Stream(std::uint64_t key, Step step, std::uint32_t city, Purpose purpose, std::uint32_t lane = 0,
+         std::uint32_t block = 0)
+      : key_{philox_key(key)}, ctr_{counter(step, city, purpose, lane, block)} {}
+
+  static Philox::key_type philox_key(std::uint64_t key) {
+    return {{static_cast<std::uint32_t>(key), static_cast<std::uint32_t>(key >> 32)}};
+  }
+  static Philox::ctr_type counter(Step step, std::uint32_t city, Purpose purpose,
+                                  std::uint32_t lane, std::uint32_t block) {
+    return {{static_cast<std::uint32_t>(step), city,
+             (static_cast<std::uint32_t>(purpose) << 20) | (lane & 0xFFFFFu), block}};
+  }
+  // The uniform() of two consecutive words.
+  static double uniform_of(std::uint32_t hi, std::uint32_t lo) {
+    const std::uint64_t bits = (static_cast<std::uint64_t>(hi) << 32) | lo;
+    return static_cast<double>(bits >> 11) * 0x1.0p-53;
+  }
 
   std::uint32_t next_u32() {
     if (used_ == 4) refill();
@@ -55,7 +70,10 @@ class Stream {
     return (hi << 32) | next_u32();
   }
   // Uniform on [0, 1) with 53 random bits.
-  double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+  double uniform() {
+    const std::uint32_t hi = next_u32();
+    return uniform_of(hi, next_u32());
+  }
   // Uniform on (0, 1]: safe under log().
   double uniform_pos() { return 1.0 - uniform(); }
   bool bernoulli(double p) { return uniform() < p; }
@@ -80,6 +98,42 @@ class Stream {
   int used_ = 4;
   bool has_spare_ = false;
   double spare_ = 0.0;
+};
+
+// The uniforms of a Stream, for the many streams that draw one or two: the first block is
+// computed in place when the stream is made, and a Stream is built only for a third uniform on.
+// Same numbers as Stream.
+class ShortStream {
+ public:
+  ShortStream(std::uint64_t key, Step step, std::uint32_t city, Purpose purpose,
+              std::uint32_t lane = 0)
+      : key_(key),
+        step_(step),
+        city_(city),
+        purpose_(purpose),
+        lane_(lane),
+        first_(Stream::Philox()(Stream::counter(step, city, purpose, lane, 0),
+                                Stream::philox_key(key))) {}
+
+  double uniform() {
+    if (taken_ < 4) {
+      const double u = Stream::uniform_of(first_.v[taken_], first_.v[taken_ + 1]);
+      taken_ += 2;
+      return u;
+    }
+    if (!rest_) rest_.emplace(key_, step_, city_, purpose_, lane_, 1);
+    return rest_->uniform();
+  }
+
+ private:
+  std::uint64_t key_;
+  Step step_;
+  std::uint32_t city_;
+  Purpose purpose_;
+  std::uint32_t lane_;
+  Stream::Philox::ctr_type first_;
+  int taken_ = 0;
+  std::optional<Stream> rest_;
 };
 
 // One uniform on [0, 1) for an unordered pair of cities: both ends of a tie compute the same

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "rng/stream.hpp"
@@ -21,6 +22,35 @@ TEST_CASE("Different steps, cities, purposes, lanes and keys give different numb
   CHECK(first(Stream(42, 3, 8, Purpose::kDecide, 1)) != base);
   CHECK(first(Stream(42, 3, 7, Purpose::kSource, 1)) != base);
   CHECK(first(Stream(42, 3, 7, Purpose::kDecide, 2)) != base);
+}
+
+TEST_CASE("A stream started at a later block continues the whole stream", "[unit]") {
+  Stream whole(0x9E3779B97F4A7C15ull, 5, 11, Purpose::kObserve, 3);
+  for (int i = 0; i < 8; ++i) whole.next_u32();  // blocks 0 and 1
+  Stream later(0x9E3779B97F4A7C15ull, 5, 11, Purpose::kObserve, 3, 2);
+  for (int i = 0; i < 12; ++i) REQUIRE(later.next_u32() == whole.next_u32());
+}
+
+TEST_CASE("ShortStream draws the uniforms of the same Stream", "[unit]") {
+  using citynet::rng::ShortStream;
+  struct Args {
+    std::uint64_t key;
+    int step;
+    std::uint32_t city;
+    Purpose purpose;
+    std::uint32_t lane;
+  };
+  // A base and each argument changed in turn: every one must reach the numbers as in a Stream.
+  const std::vector<Args> all = {
+      {1234567, 8, 99, Purpose::kDecide, 15}, {1234568, 8, 99, Purpose::kDecide, 15},
+      {1234567, 9, 99, Purpose::kDecide, 15}, {1234567, 8, 100, Purpose::kDecide, 15},
+      {1234567, 8, 99, Purpose::kSource, 15}, {1234567, 8, 99, Purpose::kDecide, 16}};
+  for (const Args& a : all) {
+    Stream full(a.key, a.step, a.city, a.purpose, a.lane);
+    ShortStream quick(a.key, a.step, a.city, a.purpose, a.lane);
+    // Two draws from the first block, the rest from a Stream that takes over at block 1.
+    for (int i = 0; i < 9; ++i) REQUIRE(quick.uniform() == full.uniform());
+  }
 }
 
 TEST_CASE("Run keys depend on seed and run index", "[unit]") {
