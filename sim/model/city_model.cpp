@@ -183,6 +183,7 @@ CityModel::CityModel(const scenario::Scenario& scenario, const CityTable& cities
       s_(static_cast<SolutionId>(scenario.solutions.size())),
       dt_(scenario.time.dt),
       start_(scenario.time.start),
+      compliance_steps_(step_of_time(start_ + spec_.national.compliance_lag, start_, dt_)),
       attr_(derive_attributes(scenario, cities, run_key)) {
   const std::size_t slots = static_cast<std::size_t>(n_) * static_cast<std::size_t>(s_);
   status_.assign(slots, kUnaware);
@@ -795,7 +796,6 @@ void CityModel::decide(CityId c, Step new_step, const Scratch& sc,
   const auto& R = spec_.rule;
   const auto& N = spec_.national;
   const std::size_t S = static_cast<std::size_t>(s_);
-  const Step compliance = step_of_time(start_ + N.compliance_lag, start_, dt_);
   const std::size_t row = static_cast<std::size_t>(c) * S;
   const std::size_t nat = static_cast<std::size_t>(attr_.country[c]) * S;
   for (std::size_t s = 0; s < S; ++s) {
@@ -854,7 +854,7 @@ void CityModel::decide(CityId c, Step new_step, const Scratch& sc,
     // Not adopted (unaware, aware or dropped before).
     bool adopt = false;
     auto mech = Mechanism::kNone;
-    if (mandate && new_step >= national_since_[nat + s] + compliance) {
+    if (mandate && new_step >= national_since_[nat + s] + compliance_steps_) {
       adopt = true;
       mech = Mechanism::kCoercion;
     } else {

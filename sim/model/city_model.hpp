@@ -153,6 +153,7 @@ class CityModel final : public Model {
   CityId n_;
   SolutionId s_;
   double dt_, start_;
+  Step compliance_steps_ = 0;  // national.compliance_lag, in steps
   Step step_ = 0;
   CityAttributes attr_;
   std::vector<float> log_pop_;  // log10 population, for prestige and homophily
