@@ -184,6 +184,29 @@ std::vector<unsigned char> filter_chunk(const unsigned char* data, std::size_t r
   return out;
 }
 
+// Filters `n` chunks in parallel, a batch at a time so that memory stays at one batch, and writes
+// each as it is: compression is most of the cost of writing large arrays. Each chunk depends on
+// its own data only, so the file is the same for any thread count. filter(k) gives chunk k's
+// filtered bytes, origin(k, offset) sets its first element's coordinates.
+template <class Filter, class Origin>
+void write_chunks(hid_t dset, std::size_t n, int rank, const Filter& filter, const Origin& origin,
+                  const std::string& what) {
+  constexpr std::size_t kBatch = 64;
+  std::vector<std::vector<unsigned char>> filtered(std::min(n, kBatch));
+  std::vector<hsize_t> offset(static_cast<std::size_t>(rank), 0);
+  for (std::size_t first = 0; first < n; first += kBatch) {
+    const std::size_t count = std::min(kBatch, n - first);
+    citynet::parallel_for(std::size_t{0}, count,
+                          [&](std::size_t i) { filtered[i] = filter(first + i); });
+    for (std::size_t i = 0; i < count; ++i) {
+      origin(first + i, offset.data());
+      check_status(H5Dwrite_chunk(dset, H5P_DEFAULT, 0, offset.data(), filtered[i].size(),
+                                  filtered[i].data()),
+                   what);
+    }
+  }
+}
+
 // One chunk through HDF5's scale-offset filter for integers (H5Z_SO_INT, minimum bits found per
 // chunk, no fill value): every value less the chunk's minimum, in as few bits as the chunk's span
 // needs, packed most significant bit first after a 21-byte header that holds the bit count and
@@ -346,31 +369,20 @@ void write_elements(hid_t parent, const std::string& name, hid_t type,
       H5Dcreate2(parent, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
       "create dataset " + name));
   if (total > 0 && chunked) {
-    // Compression is most of the cost of writing large arrays: the chunks are filtered in
-    // parallel, a batch at a time, and written as they are. Each chunk depends on its own data
-    // only, so the file is the same for any thread count.
     const std::size_t chunks =
         (static_cast<std::size_t>(dims[0]) + rows_per_chunk - 1) / rows_per_chunk;
-    constexpr std::size_t kBatch = 64;
-    std::vector<std::vector<unsigned char>> filtered(std::min(chunks, kBatch));
-    for (std::size_t first = 0; first < chunks; first += kBatch) {
-      const std::size_t count = std::min(kBatch, chunks - first);
-      citynet::parallel_for(std::size_t{0}, count, [&](std::size_t i) {
-        const std::size_t begin = (first + i) * rows_per_chunk;
-        const std::size_t rows =
-            std::min(rows_per_chunk, static_cast<std::size_t>(dims[0]) - begin);
-        filtered[i] = packed ? pack(data + begin * row_bytes, rows, rows_per_chunk, row_bytes)
-                             : filter_chunk(data + begin * row_bytes, rows, rows_per_chunk,
-                                            row_bytes, element, deflate);
-      });
-      for (std::size_t i = 0; i < count; ++i) {
-        std::vector<hsize_t> offset(dims.size(), 0);
-        offset[0] = (first + i) * rows_per_chunk;
-        check_status(H5Dwrite_chunk(dset.get(), H5P_DEFAULT, 0, offset.data(), filtered[i].size(),
-                                    filtered[i].data()),
-                     "write dataset " + name);
-      }
-    }
+    write_chunks(
+        dset.get(), chunks, rank,
+        [&](std::size_t k) {
+          const std::size_t begin = k * rows_per_chunk;
+          const std::size_t rows =
+              std::min(rows_per_chunk, static_cast<std::size_t>(dims[0]) - begin);
+          return packed ? pack(data + begin * row_bytes, rows, rows_per_chunk, row_bytes)
+                        : filter_chunk(data + begin * row_bytes, rows, rows_per_chunk, row_bytes,
+                                       element, deflate);
+        },
+        [&](std::size_t k, hsize_t* offset) { offset[0] = k * rows_per_chunk; },
+        "write dataset " + name);
   } else if (total > 0) {
     check_status(H5Dwrite(dset.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
                  "write dataset " + name);
@@ -499,25 +511,22 @@ void AppendableDataset<T>::write(const T* rows, std::size_t count) {
     // column chunks has one row per chunk, so each chunk is contiguous in `rows`; the last
     // column chunk of a row is padded.
     const std::size_t across = (w + chunk_columns_ - 1) / chunk_columns_;
-    std::vector<std::vector<unsigned char>> filtered(chunks * across);
-    citynet::parallel_for(std::size_t{0}, chunks * across, [&](std::size_t k) {
-      const std::size_t i = k / across, j = k % across;
-      if (across == 1) {
-        filtered[k] = filter_chunk(bytes + i * chunk_rows_ * w * sizeof(T), chunk_rows_,
-                                   chunk_rows_, w * sizeof(T), sizeof(T), level_);
-      } else {
-        const std::size_t first = j * chunk_columns_;
-        const std::size_t columns = std::min(chunk_columns_, w - first);
-        filtered[k] = filter_chunk(bytes + (i * w + first) * sizeof(T), columns, chunk_columns_,
-                                   sizeof(T), sizeof(T), level_);
-      }
-    });
-    for (std::size_t k = 0; k < chunks * across; ++k) {
-      const hsize_t offset[2] = {rows_ + (k / across) * chunk_rows_, (k % across) * chunk_columns_};
-      check_status(H5Dwrite_chunk(dset_.get(), H5P_DEFAULT, 0, offset, filtered[k].size(),
-                                  filtered[k].data()),
-                   "append rows");
-    }
+    write_chunks(
+        dset_.get(), chunks * across, rank,
+        [&](std::size_t k) {
+          const std::size_t i = k / across, first = (k % across) * chunk_columns_;
+          if (across == 1)
+            return filter_chunk(bytes + i * chunk_rows_ * w * sizeof(T), chunk_rows_, chunk_rows_,
+                                w * sizeof(T), sizeof(T), level_);
+          const std::size_t columns = std::min(chunk_columns_, w - first);
+          return filter_chunk(bytes + (i * w + first) * sizeof(T), columns, chunk_columns_,
+                              sizeof(T), sizeof(T), level_);
+        },
+        [&](std::size_t k, hsize_t* offset) {
+          offset[0] = rows_ + (k / across) * chunk_rows_;
+          if (rank == 2) offset[1] = (k % across) * chunk_columns_;
+        },
+        "append rows");
     rows_ += chunks * chunk_rows_;
     rows += chunks * chunk_rows_ * w;
     count -= chunks * chunk_rows_;
