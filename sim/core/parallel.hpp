@@ -1,6 +1,7 @@
 #pragma once
 
 #include <tbb/parallel_for.h>
+#include <tbb/task_group.h>
 
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>
@@ -50,5 +51,47 @@ void parallel_for(Index first, Index last, const Function& f) {
   });
   detail::sanitizer_acquire(&token);
 }
+
+// One task that runs on TBB's threads while the caller goes on, until wait(); made visible to
+// ThreadSanitizer as parallel_for is. With one thread the task runs in wait(). An exception the
+// task threw is rethrown by wait(); the destructor waits for a task still running and drops its
+// exception, as the caller is then unwinding from one of its own.
+class BackgroundTask {
+ public:
+  BackgroundTask() = default;
+  BackgroundTask(const BackgroundTask&) = delete;
+  BackgroundTask& operator=(const BackgroundTask&) = delete;
+  ~BackgroundTask() {
+    if (!running_) return;
+    group_.cancel();
+    try {
+      group_.wait();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the caller's own exception is in flight
+    }
+  }
+
+  template <class Function>
+  void run(Function f) {
+    detail::sanitizer_release(&token_);
+    running_ = true;
+    group_.run([this, f = std::move(f)] {
+      detail::sanitizer_acquire(&token_);
+      f();
+      detail::sanitizer_release(&token_);
+    });
+  }
+
+  void wait() {
+    if (!running_) return;
+    running_ = false;
+    group_.wait();
+    detail::sanitizer_acquire(&token_);
+  }
+
+ private:
+  tbb::task_group group_;
+  bool running_ = false;
+  char token_ = 0;
+};
 
 }  // namespace citynet

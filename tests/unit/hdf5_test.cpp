@@ -217,8 +217,9 @@ TEST_CASE("An array of one repeated value is stored as one chunk and its fill va
 }
 
 TEST_CASE("Appended rows reach the file whole once flushed", "[unit]") {
-  // Compressed, whole chunks are filtered here and written directly; the rest goes through
-  // HDF5's pipeline. Both read back the same.
+  // Compressed, whole chunks and a last partial one are filtered here and written directly;
+  // rows appended after a flush left a partial chunk go through HDF5's pipeline, which reads
+  // that chunk back. All read back the same.
   for (int compression : {0, 1}) {
     INFO("compression " << compression);
     const std::string path = temp_file("append.h5");
@@ -239,6 +240,15 @@ TEST_CASE("Appended rows reach the file whole once flushed", "[unit]") {
         CHECK(d.rows() * 3 == expected.size());
       }
       d.flush();
+      // Appends after the flush: the partial chunk it wrote is completed, then more.
+      for (std::size_t count : {30, 171}) {
+        std::vector<std::int32_t> batch(count * 3);
+        for (auto& v : batch) v = next++ % 977;
+        d.append(batch.data(), count);
+        expected.insert(expected.end(), batch.begin(), batch.end());
+        d.flush();
+        CHECK(d.rows() * 3 == expected.size());
+      }
     }
     int filters = -1;
     CHECK(read_all<std::int32_t>(path, "rows", &filters) == expected);
