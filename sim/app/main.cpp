@@ -160,7 +160,9 @@ int cmd_run(const std::vector<std::string>& args) {
       "and seed give byte-identical files (datasets are identical either way)")(
       "discard-interrupted",
       "on SIGINT/SIGTERM leave no file (default: keep the steps done, marked complete = 0)")(
-      "scenario", po::value<std::string>(), "scenario file");
+      "no-output",
+      "write no file: the summary (and --profile) only, to try a scenario or time a run without "
+      "its writing")("scenario", po::value<std::string>(), "scenario file");
   po::positional_options_description pos;
   pos.add("scenario", 1);
   const auto vm = parse(args, opts, pos);
@@ -190,6 +192,8 @@ int cmd_run(const std::vector<std::string>& args) {
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
                             static_cast<std::size_t>(used_threads));
   if (sc.question.kind != scenario::QuestionKind::kNone) {
+    if (vm.count("no-output"))
+      throw UsageError("--no-output is for single runs; a question's runs write its answer file");
     app::QuestionOptions qo;
     qo.output = vm.count("output")        ? vm["output"].as<std::string>()
                 : !sc.output.file.empty() ? sc.output.file
@@ -206,6 +210,14 @@ int cmd_run(const std::vector<std::string>& args) {
   options.output = vm.count("output")        ? vm["output"].as<std::string>()
                    : !sc.output.file.empty() ? sc.output.file
                                              : sc.name + ".h5";
+  if (vm.count("no-output")) {
+    if (vm.count("output") || vm.count("resume") || vm.count("checkpoint") ||
+        vm["checkpoint-every"].as<int>() > 0)
+      throw UsageError(
+          "--no-output writes no file: it cannot go with --output, --checkpoint, "
+          "--checkpoint-every or --resume");
+    options.output.clear();
+  }
   options.threads = used_threads;
   options.run_index = vm["run-index"].as<std::uint64_t>();
   options.volatile_metadata = vm.count("reproducible") == 0;
@@ -255,16 +267,24 @@ int cmd_run(const std::vector<std::string>& args) {
     std::printf("  %-*s %8d  (%5.1f %% of cities)\n", static_cast<int>(width),
                 r.solutions[s].c_str(), a, r.cities ? 100.0 * a / r.cities : 0.0);
   }
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(r.output, ec);
-  std::printf("Wrote %s (%s, %lld events) in %.2f s (setup %.2f s, steps %.2f s)\n",
-              r.output.c_str(), ec ? "?" : human_bytes(size).c_str(),
-              static_cast<long long>(r.event_count), r.wall_seconds, r.setup_seconds,
-              r.step_seconds);
+  if (r.output.empty()) {
+    std::printf("Ran without output (%lld events) in %.2f s (setup %.2f s, steps %.2f s)\n",
+                static_cast<long long>(r.event_count), r.wall_seconds, r.setup_seconds,
+                r.step_seconds);
+  } else {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(r.output, ec);
+    std::printf("Wrote %s (%s, %lld events) in %.2f s (setup %.2f s, steps %.2f s)\n",
+                r.output.c_str(), ec ? "?" : human_bytes(size).c_str(),
+                static_cast<long long>(r.event_count), r.wall_seconds, r.setup_seconds,
+                r.step_seconds);
+  }
   if (vm.count("profile")) {
+    // Four decimals: a small run's phases take a few milliseconds.
     std::printf("Time by phase:\n");
-    std::printf("  %-10s %8.3f s\n", "setup", r.setup_seconds);
-    for (const auto& p : r.phases) std::printf("  %-10s %8.3f s\n", p.name.c_str(), p.seconds);
+    std::printf("  %-10s %9.4f s\n", "setup", r.setup_seconds);
+    for (const auto& p : r.phases) std::printf("  %-10s %9.4f s\n", p.name.c_str(), p.seconds);
+    std::printf("  %-10s %9.4f s\n", "whole run", r.wall_seconds);
     const double steps_per_s = r.step_seconds > 0 ? r.steps / r.step_seconds : 0.0;
     std::printf("  %.0f steps/s, %.3g city-steps/s\n", steps_per_s, steps_per_s * r.cities);
     std::int64_t ties = 0;

@@ -52,6 +52,12 @@ void RunFileWriter::close_datasets() {
 
 void RunFileWriter::write_static(const Meta& meta, const model::CityTable& cities,
                                  const net::Network& network) {
+  write_header(meta);
+  write_cities(cities);
+  write_network_and_series(network);
+}
+
+void RunFileWriter::write_header(const Meta& meta) {
   const hid_t root = file_.get();
   h5::set_string_attribute(root, "format", kRunFormat);
   h5::set_attribute<std::int32_t>(root, "format_version", kRunFormatVersion);
@@ -70,8 +76,10 @@ void RunFileWriter::write_static(const Meta& meta, const model::CityTable& citie
   h5::write_scalar_string(root, "scenario", scenario_.resolved_yaml, "",
                           "The fully resolved scenario (defaults merged, overrides applied) as "
                           "YAML; running it again reproduces this file");
+}
 
-  Handle g = h5::create_group(root, "cities");
+void RunFileWriter::write_cities(const model::CityTable& cities) {
+  Handle g = h5::create_group(file_.get(), "cities");
   const hsize_t n = static_cast<hsize_t>(cities.size());
   h5::write_array(g.get(), "id", {n}, cities.id.data(), "",
                   "External city id (GeoNames id for real data, row number for synthetic cities)",
@@ -85,7 +93,10 @@ void RunFileWriter::write_static(const Meta& meta, const model::CityTable& citie
                   "Longitude (WGS84)", layout_);
   h5::write_array(g.get(), "population", {n}, cities.population.data(), "people", "Population",
                   layout_);
+}
 
+void RunFileWriter::write_network_and_series(const net::Network& network) {
+  const hid_t root = file_.get();
   Handle sg = h5::create_group(root, "solutions");
   std::vector<std::int32_t> ids;
   std::vector<std::string> names;

@@ -299,6 +299,48 @@ TEST_CASE("An unwritable output leaves no file and exits 1", "[integration]") {
   CHECK(!fs::exists(dir / "no"));
 }
 
+TEST_CASE("Cities that fail to load leave no file, though the output was being opened",
+          "[integration]") {
+  // The output file is opened while the cities load: a bad row found then must remove it.
+  TempDir dir;
+  std::ofstream(dir / "cities.csv") << "id,name,country_code,latitude,longitude,population\n"
+                                    << "1,Alpha,AA,10.5,20.5,1000\n"
+                                    << "2,Beta,BB,95.0,20.5,2000\n";
+  const std::string path = dir / "bad_row.yaml";
+  std::ofstream(path) << "name: bad_row\ncities: {source: csv, file: cities.csv}\ndata_dir: "
+                      << dir.path().string() << "\nsolutions:\n  - {name: s, random_seeds: 1}\n";
+  const auto r = run_citynet("run " + shell_quote(path) + " -o out.h5", dir.path().string());
+  INFO(r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("cities.csv:3") != std::string::npos);
+  CHECK(r.err.find("outside [-90, 90]") != std::string::npos);
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    const std::string name = e.path().filename().string();
+    CHECK((name == "cities.csv" || name == "bad_row.yaml"));
+  }
+}
+
+TEST_CASE("--no-output runs the scenario and writes nothing", "[integration]") {
+  TempDir dir;
+  const std::string scenario = small_scenario(dir);
+  const auto r =
+      run_citynet("run --no-output --profile " + shell_quote(scenario), dir.path().string());
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("Adopters at the end") != std::string::npos);
+  CHECK(r.out.find("Ran without output") != std::string::npos);
+  CHECK(r.out.find("whole run") != std::string::npos);
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    CHECK(e.path().filename().string() == "small.yaml");
+  for (const char* other : {"-o x.h5", "--checkpoint-every 5", "--checkpoint x.ckpt"}) {
+    INFO(other);
+    const auto bad =
+        run_citynet("run --no-output " + shell_quote(scenario) + " " + other, dir.path().string());
+    CHECK(bad.exit_code == 2);
+    CHECK(bad.err.find("--no-output") != std::string::npos);
+  }
+}
+
 TEST_CASE("output.network false leaves the ties out and nothing else", "[integration]") {
   TempDir dir;
   const std::string scenario = small_scenario(dir);
