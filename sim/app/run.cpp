@@ -25,21 +25,23 @@ namespace citynet::app {
 
 namespace {
 
-// Opens the output file and writes its header, then the cities once they are loaded, on a thread
-// of its own while the caller loads the cities and builds the network. HDF5's start-up and the
-// city tables cost one thread some milliseconds that the setup, busy on the others, would
-// otherwise wait for; at 10^4 cities they were a third of the writing. The file is the same.
-class BackgroundOpen {
+// Writes what a run file holds before its first step on a thread of its own while the caller
+// sets the run up: it opens the file and writes what the scenario alone says while the cities
+// load, the cities while the network is built, the network while the model is made. HDF5's
+// start-up and these tables cost one thread milliseconds that the setup, busy on the other
+// threads, would otherwise wait for; at 10^4 cities they were most of the writing. The file is
+// the same.
+class BackgroundStart {
  public:
-  BackgroundOpen(const std::string& path, const scenario::Scenario& scenario,
-                 const io::RunFileWriter::Meta& meta) {
+  BackgroundStart(const std::string& path, const scenario::Scenario& scenario,
+                  const io::RunFileWriter::Meta& meta) {
     check_directory(path);
     thread_ = std::thread([this, path, &scenario, meta] { work(path, scenario, meta); });
   }
-  BackgroundOpen(const BackgroundOpen&) = delete;
-  BackgroundOpen& operator=(const BackgroundOpen&) = delete;
-  // An opener never handed its cities (the setup threw) stops, and its partial file goes.
-  ~BackgroundOpen() {
+  BackgroundStart(const BackgroundStart&) = delete;
+  BackgroundStart& operator=(const BackgroundStart&) = delete;
+  // A writer not handed all its tables (the setup threw) stops, and its partial file goes.
+  ~BackgroundStart() {
     {
       std::lock_guard lock(mutex_);
       abandoned_ = true;
@@ -48,13 +50,12 @@ class BackgroundOpen {
     thread_.join();
   }
 
-  // `cities` must stay as it is until take() returns or the opener is destroyed.
+  // Each table must stay as it is until take() returns or the writer is destroyed.
   void write_cities(const model::CityTable& cities) {
-    {
-      std::lock_guard lock(mutex_);
-      cities_ = &cities;
-    }
-    ready_.notify_one();
+    hand_over([&] { cities_ = &cities; });
+  }
+  void write_network(const net::Network& network) {
+    hand_over([&] { network_ = &network; });
   }
 
   // The writer, once the thread is done. An error of creating the file is rethrown as it is, one
@@ -79,18 +80,35 @@ class BackgroundOpen {
                      " (check that its directory exists and is writable)");
   }
 
+  template <class Set>
+  void hand_over(const Set& set) {
+    {
+      std::lock_guard lock(mutex_);
+      set();
+    }
+    ready_.notify_one();
+  }
+
+  // The table `slot` points to once handed over, or null if the writer was abandoned first.
+  template <class T>
+  const T* wait_for(const T* const& slot) {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return slot || abandoned_; });
+    return abandoned_ ? nullptr : slot;
+  }
+
   void work(const std::string& path, const scenario::Scenario& scenario,
             const io::RunFileWriter::Meta& meta) {
     try {
       auto writer = std::make_unique<io::RunFileWriter>(path, scenario);
       opened_ = true;
       writer->write_header(meta);
-      std::unique_lock lock(mutex_);
-      ready_.wait(lock, [&] { return cities_ || abandoned_; });
-      if (!cities_) return;
-      const model::CityTable& cities = *cities_;
-      lock.unlock();
-      writer->write_cities(cities);
+      const model::CityTable* cities = wait_for(cities_);
+      if (!cities) return;
+      writer->write_cities(*cities);
+      const net::Network* network = wait_for(network_);
+      if (!network) return;
+      writer->write_network(*network);
       writer_ = std::move(writer);
     } catch (...) {
       error_ = std::current_exception();
@@ -100,6 +118,7 @@ class BackgroundOpen {
   std::mutex mutex_;
   std::condition_variable ready_;
   const model::CityTable* cities_ = nullptr;
+  const net::Network* network_ = nullptr;
   bool abandoned_ = false;
   bool opened_ = false;
   std::unique_ptr<io::RunFileWriter> writer_;
@@ -114,17 +133,19 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
   const auto t0 = clock::now();
   const std::uint64_t key = rng::run_key(scenario.seed, options.run_index);
 
-  // Declared before the opener, so that the opener's thread is done with it before it goes.
+  // Declared before the writer, so that its thread is done with them before they go.
   model::CityTable cities;
-  std::optional<BackgroundOpen> opening;
+  net::Network network;
+  std::optional<BackgroundStart> opening;
   if (!options.output.empty())
     opening.emplace(options.output, scenario,
                     io::RunFileWriter::Meta{scenario.seed, options.run_index, options.threads,
                                             options.volatile_metadata});
   cities = model::load_cities(scenario, key);
   if (opening) opening->write_cities(cities);
-  net::Network network = net::build_network(scenario, cities, key);
+  network = net::build_network(scenario, cities, key);
   if (options.edit_network) options.edit_network(cities, network);
+  if (opening) opening->write_network(network);
   const auto model = model::make_model(scenario, cities, network, key);
   model::Model& engine = *model;
   if (options.edit_model) options.edit_model(engine);
@@ -159,10 +180,7 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
   if (opening) {
     PhaseTimers::Scope t(timers, phase_write);
     writer = opening->take(writing);
-    writing([&] {
-      writer->write_network_and_series(network);
-      engine.declare_output(*writer);
-    });
+    writing([&] { engine.declare_output(*writer); });
   }
   const auto t_loop = clock::now();
 

@@ -54,7 +54,7 @@ void RunFileWriter::write_static(const Meta& meta, const model::CityTable& citie
                                  const net::Network& network) {
   write_header(meta);
   write_cities(cities);
-  write_network_and_series(network);
+  write_network(network);
 }
 
 void RunFileWriter::write_header(const Meta& meta) {
@@ -76,27 +76,7 @@ void RunFileWriter::write_header(const Meta& meta) {
   h5::write_scalar_string(root, "scenario", scenario_.resolved_yaml, "",
                           "The fully resolved scenario (defaults merged, overrides applied) as "
                           "YAML; running it again reproduces this file");
-}
 
-void RunFileWriter::write_cities(const model::CityTable& cities) {
-  Handle g = h5::create_group(file_.get(), "cities");
-  const hsize_t n = static_cast<hsize_t>(cities.size());
-  h5::write_array(g.get(), "id", {n}, cities.id.data(), "",
-                  "External city id (GeoNames id for real data, row number for synthetic cities)",
-                  layout_);
-  h5::write_strings(g.get(), "name", cities.name, "", "City name", layout_);
-  h5::write_strings(g.get(), "country", cities.country, "", "Country code (ISO 3166-1 alpha-2)",
-                    layout_);
-  h5::write_array(g.get(), "latitude", {n}, cities.latitude.data(), "degrees", "Latitude (WGS84)",
-                  layout_);
-  h5::write_array(g.get(), "longitude", {n}, cities.longitude.data(), "degrees",
-                  "Longitude (WGS84)", layout_);
-  h5::write_array(g.get(), "population", {n}, cities.population.data(), "people", "Population",
-                  layout_);
-}
-
-void RunFileWriter::write_network_and_series(const net::Network& network) {
-  const hid_t root = file_.get();
   Handle sg = h5::create_group(root, "solutions");
   std::vector<std::int32_t> ids;
   std::vector<std::string> names;
@@ -107,29 +87,6 @@ void RunFileWriter::write_network_and_series(const net::Network& network) {
   h5::write_array(sg.get(), "id", {ids.size()}, ids.data(), "",
                   "Solution index (column of /series/adopters)");
   h5::write_strings(sg.get(), "name", names, "", "Solution name", layout_);
-
-  if (scenario_.output.network) {
-    Handle ng = h5::create_group(root, "network");
-    std::vector<std::string> layer_names;
-    for (const auto& layer : network.layers) layer_names.push_back(layer.name);
-    h5::set_string_array_attribute(ng.get(), "layers", layer_names);
-    for (std::size_t l = 0; l < network.layers.size(); ++l) {
-      const auto& layer = network.layers[l];
-      Handle lg = h5::create_group(ng.get(), layer.name);
-      h5::set_attribute<std::int32_t>(lg.get(), "index", static_cast<std::int32_t>(l));
-      h5::set_attribute<std::uint8_t>(lg.get(), "complete", layer.complete ? 1 : 0);
-      h5::set_attribute<double>(lg.get(), "influence", layer.influence);
-      const auto& offsets = layer.offsets;
-      h5::write_array(lg.get(), "offsets", {offsets.size()}, offsets.data(), "ties",
-                      "CSR row offsets: the ties of city c are targets[offsets[c]:offsets[c+1]] "
-                      "(empty for a complete layer, which ties every pair)",
-                      layout_);
-      h5::write_array(lg.get(), "targets", {layer.targets.size()}, layer.targets.data(), "",
-                      "CSR column indices: the city index at the other end of each tie", layout_);
-      h5::write_array(lg.get(), "weights", {layer.weights.size()}, layer.weights.data(), "",
-                      "Tie weight", layout_);
-    }
-  }
 
   Handle series = h5::create_group(root, "series");
   time_ = h5::AppendableDataset<double>(series.get(), "time", 0, scenario_.time.unit,
@@ -173,6 +130,49 @@ void RunFileWriter::write_network_and_series(const net::Network& network) {
     ev_variant_ = h5::AppendableDataset<std::int32_t>(
         eg.get(), "variant", 0, "", "Variant adopted or created (row of /variants), or -1",
         layout_);
+  }
+}
+
+void RunFileWriter::write_cities(const model::CityTable& cities) {
+  Handle g = h5::create_group(file_.get(), "cities");
+  const hsize_t n = static_cast<hsize_t>(cities.size());
+  h5::write_array(g.get(), "id", {n}, cities.id.data(), "",
+                  "External city id (GeoNames id for real data, row number for synthetic cities)",
+                  layout_);
+  h5::write_strings(g.get(), "name", cities.name, "", "City name", layout_);
+  h5::write_strings(g.get(), "country", cities.country, "", "Country code (ISO 3166-1 alpha-2)",
+                    layout_);
+  h5::write_array(g.get(), "latitude", {n}, cities.latitude.data(), "degrees", "Latitude (WGS84)",
+                  layout_);
+  h5::write_array(g.get(), "longitude", {n}, cities.longitude.data(), "degrees",
+                  "Longitude (WGS84)", layout_);
+  h5::write_array(g.get(), "population", {n}, cities.population.data(), "people", "Population",
+                  layout_);
+}
+
+void RunFileWriter::write_network(const net::Network& network) {
+  const hid_t root = file_.get();
+  if (scenario_.output.network) {
+    Handle ng = h5::create_group(root, "network");
+    std::vector<std::string> layer_names;
+    for (const auto& layer : network.layers) layer_names.push_back(layer.name);
+    h5::set_string_array_attribute(ng.get(), "layers", layer_names);
+    for (std::size_t l = 0; l < network.layers.size(); ++l) {
+      const auto& layer = network.layers[l];
+      Handle lg = h5::create_group(ng.get(), layer.name);
+      h5::set_attribute<std::int32_t>(lg.get(), "index", static_cast<std::int32_t>(l));
+      h5::set_attribute<std::uint8_t>(lg.get(), "complete", layer.complete ? 1 : 0);
+      h5::set_attribute<double>(lg.get(), "influence", layer.influence);
+      const auto& offsets = layer.offsets;
+      h5::write_array(lg.get(), "offsets", {offsets.size()}, offsets.data(), "ties",
+                      "CSR row offsets: the ties of city c are targets[offsets[c]:offsets[c+1]] "
+                      "(empty for a complete layer, which ties every pair)",
+                      layout_);
+      h5::write_array(lg.get(), "targets", {layer.targets.size()}, layer.targets.data(), "",
+                      "CSR column indices: the city index at the other end of each tie", layout_);
+      h5::write_array(lg.get(), "weights", {layer.weights.size()}, layer.weights.data(), "",
+                      "Tie weight", layout_);
+    }
   }
 }
 

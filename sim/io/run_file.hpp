@@ -40,13 +40,13 @@ class RunFileWriter {
     // byte-identical however the sweep was executed (the sweep index records both).
     bool volatile_metadata = true;
   };
-  // What a run file holds before its first step, in this order: the header (root attributes and
-  // the resolved scenario), the cities, then the solutions, the network and the datasets that
-  // grow with the steps. write_static does all three.
+  // What a run file holds before its first step, in this order: what the scenario alone says
+  // (root attributes, the resolved scenario, the solutions and the datasets that grow with the
+  // steps), the cities, the network. write_static does all three.
   void write_static(const Meta& meta, const model::CityTable& cities, const net::Network& network);
   void write_header(const Meta& meta);
   void write_cities(const model::CityTable& cities);
-  void write_network_and_series(const net::Network& network);
+  void write_network(const net::Network& network);
   // The state after a step: model time and adopters per solution (row k of /series).
   void append_state(double time, const std::vector<std::int32_t>& adopters);
   void append_events(const std::vector<model::Event>& events);

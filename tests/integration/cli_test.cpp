@@ -320,7 +320,7 @@ TEST_CASE("Cities that fail to load leave no file, though the output was being o
   }
 }
 
-TEST_CASE("--no-output runs the scenario and writes nothing", "[integration]") {
+TEST_CASE("run --no-output runs the scenario and writes nothing", "[integration]") {
   TempDir dir;
   const std::string scenario = small_scenario(dir);
   const auto r =
