@@ -39,6 +39,9 @@ namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr CityId kGrain = 256;
+// Blocks of cities whose per-solution sums are added in block order, so that floating-point
+// totals do not depend on the threads.
+constexpr CityId kSumBlock = 4096;
 
 double logistic(double x) {
   return 1.0 / (1.0 + std::exp(-x));
@@ -201,6 +204,10 @@ CityModel::CityModel(const scenario::Scenario& scenario, const CityTable& cities
   peer_.resize(static_cast<std::size_t>(n_));
   held_hi_.assign(static_cast<std::size_t>(n_) * (words_ - 1), 0);
   paying_.assign(static_cast<std::size_t>(n_), 0);
+  const auto sum_slots =
+      static_cast<std::size_t>((n_ + kSumBlock - 1) / kSumBlock) * static_cast<std::size_t>(s_);
+  block_paying_.assign(sum_slots, 0);
+  block_payoff_.assign(sum_slots, 0.0);
   dirty_.assign(static_cast<std::size_t>(n_), 0);
   adopters_.assign(static_cast<std::size_t>(s_), 0);
   aware_.assign(static_cast<std::size_t>(s_), 0);
@@ -499,8 +506,16 @@ void CityModel::phase_outcomes(Step new_step) {
   const double noise = spec_.rule.outcome_noise;
   const double fade = spec_.rule.prestige_fade / dt_;  // in steps
   const std::size_t W = words_;
-  citynet::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
-    for (CityId c = r.begin(); c != r.end(); ++c) {
+  const std::size_t S = static_cast<std::size_t>(s_);
+  // Over fixed blocks of cities, so that each block's outcome totals (for record's mean payoff)
+  // are summed in city order while the rows are at hand.
+  const CityId blocks = (n_ + kSumBlock - 1) / kSumBlock;
+  citynet::parallel_for(CityId{0}, blocks, [&](CityId b) {
+    std::int32_t* paying_count = &block_paying_[static_cast<std::size_t>(b) * S];
+    double* payoff = &block_payoff_[static_cast<std::size_t>(b) * S];
+    std::fill(paying_count, paying_count + S, 0);
+    std::fill(payoff, payoff + S, 0.0);
+    for (CityId c = b * kSumBlock; c < std::min(n_, (b + 1) * kSumBlock); ++c) {
       const std::uint64_t* adopted = &adopted_bits_[static_cast<std::size_t>(c) * W];
       std::uint64_t any = 0;
       for (std::size_t w = 0; w < W; ++w) any |= adopted[w];
@@ -514,8 +529,14 @@ void CityModel::phase_outcomes(Step new_step) {
           outcome_[i] = kNaN;
           continue;
         }
-        outcome_[i] = static_cast<float>(expected_payoff(c, s, variant_[i]) + noise * rng.normal());
+        const float y =
+            static_cast<float>(expected_payoff(c, s, variant_[i]) + noise * rng.normal());
+        outcome_[i] = y;
         paying = true;
+        if (!std::isnan(y)) {
+          ++paying_count[s];
+          payoff[s] += y;
+        }
       }
       paying_[c] = paying;
       // Prestige the city lends its peers, once per city and solution here rather than once per
@@ -1110,37 +1131,25 @@ void CityModel::phase_record(Step new_step) {
   // Only dirty rows changed: they are copied into the state, which leaves the next buffers equal
   // to it for the seeds and phases of the next step. Per-solution totals over fixed blocks of
   // cities, summed in block order: the floating-point sum of payoffs does not depend on the
-  // threads. A status never returns to unaware, so the aware count grows by the rows that leave
-  // it.
+  // threads (the outcomes phase summed each block's outcomes). A status never returns to
+  // unaware, so the aware count grows by the rows that leave it.
   const std::size_t S = static_cast<std::size_t>(s_);
-  constexpr CityId kBlock = 4096;
-  const CityId blocks = (n_ + kBlock - 1) / kBlock;
+  const CityId blocks = (n_ + kSumBlock - 1) / kSumBlock;
   std::vector<std::int32_t> aware(static_cast<std::size_t>(blocks) * S, 0);
-  std::vector<std::int32_t> paying(static_cast<std::size_t>(blocks) * S, 0);
-  std::vector<double> payoff(static_cast<std::size_t>(blocks) * S, 0.0);
   citynet::parallel_for(CityId{0}, blocks, [&](CityId b) {
     const std::size_t base = static_cast<std::size_t>(b) * S;
-    for (CityId c = b * kBlock; c < std::min(n_, (b + 1) * kBlock); ++c) {
+    for (CityId c = b * kSumBlock; c < std::min(n_, (b + 1) * kSumBlock); ++c) {
+      if (!dirty_[c]) continue;
       const std::size_t row = static_cast<std::size_t>(c) * S;
-      if (dirty_[c]) {
-        for (std::size_t s = 0; s < S; ++s) {
-          const std::size_t i = row + s;
-          aware[base + s] += status_[i] == kUnaware && status_next_[i] != kUnaware;
-          status_[i] = status_next_[i];
-          variant_[i] = variant_next_[i];
-          active_from_[i] = active_from_next_[i];
-        }
-        update_bits(c);
-        dirty_[c] = 0;
-      }
-      if (!paying_[c]) continue;
       for (std::size_t s = 0; s < S; ++s) {
-        const float y = outcome_[row + s];
-        if (!std::isnan(y)) {
-          ++paying[base + s];
-          payoff[base + s] += y;
-        }
+        const std::size_t i = row + s;
+        aware[base + s] += status_[i] == kUnaware && status_next_[i] != kUnaware;
+        status_[i] = status_next_[i];
+        variant_[i] = variant_next_[i];
+        active_from_[i] = active_from_next_[i];
       }
+      update_bits(c);
+      dirty_[c] = 0;
     }
   });
 
@@ -1156,8 +1165,8 @@ void CityModel::phase_record(Step new_step) {
     for (CityId b = 0; b < blocks; ++b) {
       const std::size_t k = static_cast<std::size_t>(b) * S + s;
       a += aware[k];
-      p += paying[k];
-      total += payoff[k];
+      p += block_paying_[k];
+      total += block_payoff_[k];
     }
     aware_[s] += a;
     mean_payoff_[s] = p > 0 ? total / p : std::numeric_limits<double>::quiet_NaN();

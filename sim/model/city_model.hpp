@@ -217,7 +217,11 @@ class CityModel final : public Model {
   // scans over every city (outcomes, national) read 8 bytes a city instead of a peer line.
   std::vector<std::uint64_t> adopted_bits_;
   std::vector<std::uint8_t> paying_;  // [city] some outcome_ of its row is not NaN
-  std::vector<std::uint8_t> dirty_;   // [city] its next row may differ from its state
+  // Per block of kSumBlock cities and solution: cities whose outcome is not NaN, and the sum of
+  // those outcomes in city order, from the outcomes phase for record's mean payoff.
+  std::vector<std::int32_t> block_paying_;
+  std::vector<double> block_payoff_;
+  std::vector<std::uint8_t> dirty_;  // [city] its next row may differ from its state
 
   std::vector<double> gdp_;
   std::vector<LayerState> ties_;
