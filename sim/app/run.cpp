@@ -99,6 +99,11 @@ class BackgroundStart {
 
   void work(const std::string& path, const scenario::Scenario& scenario,
             const io::RunFileWriter::Meta& meta) {
+    // HDF5 keeps a failed call's error stack per thread, its strings included, and frees it
+    // only when cleared: this thread's is cleared as it ends, after the writer it may hold.
+    struct ClearErrors {
+      ~ClearErrors() { H5Eclear2(H5E_DEFAULT); }
+    } clear_errors;
     try {
       auto writer = std::make_unique<io::RunFileWriter>(path, scenario);
       opened_ = true;
