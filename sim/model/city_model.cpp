@@ -16,6 +16,7 @@
 #include <limits>
 #include <map>
 #include <new>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -553,7 +554,11 @@ void CityModel::phase_outcomes(Step new_step) {
 }
 
 struct CityModel::Scratch {
-  std::vector<double> share, acc, prestige, comp, drop, tau, tau_y;
+  // The sums observe starts from zero for every city, in one block: one memset a city instead
+  // of six calls on 128-byte arrays, which were 2 % of city_1m's time.
+  std::vector<double> sums;
+  std::span<double> share, prestige, comp, drop, tau, tau_y;
+  std::vector<double> acc;
   std::vector<std::int32_t> count;
   // What decide reads, rounded to float as it always was.
   std::vector<float> share_f, prestige_f, comp_f, drop_f;
@@ -562,13 +567,14 @@ struct CityModel::Scratch {
   std::vector<PeerLine> lines;
 
   Scratch(std::size_t S, std::size_t degree)
-      : share(S),
+      : sums(6 * S),
+        share(sums.data(), S),
+        prestige(sums.data() + S, S),
+        comp(sums.data() + 2 * S, S),
+        drop(sums.data() + 3 * S, S),
+        tau(sums.data() + 4 * S, S),
+        tau_y(sums.data() + 5 * S, S),
         acc(S),
-        prestige(S),
-        comp(S),
-        drop(S),
-        tau(S),
-        tau_y(S),
         count(S),
         share_f(S),
         prestige_f(S),
@@ -576,6 +582,11 @@ struct CityModel::Scratch {
         drop_f(S),
         engaged(degree),
         lines(degree) {}
+  // The spans point into `sums`: a move keeps its buffer, a copy would not.
+  Scratch(Scratch&&) = default;
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  Scratch& operator=(Scratch&&) = delete;
 };
 
 struct CityModel::PendingAdoption {
@@ -641,12 +652,7 @@ void CityModel::observe(CityId c, Step new_step, Scratch& sc) {
   const double fade = R.prestige_fade / dt_;  // as in phase_outcomes
   rng::Stream rng(key_, new_step, static_cast<std::uint32_t>(c), rng::Purpose::kObserve);
   const std::size_t row = static_cast<std::size_t>(c) * S;
-  std::fill(sc.share.begin(), sc.share.end(), 0.0);
-  std::fill(sc.prestige.begin(), sc.prestige.end(), 0.0);
-  std::fill(sc.comp.begin(), sc.comp.end(), 0.0);
-  std::fill(sc.drop.begin(), sc.drop.end(), 0.0);
-  std::fill(sc.tau.begin(), sc.tau.end(), 0.0);
-  std::fill(sc.tau_y.begin(), sc.tau_y.end(), 0.0);
+  std::fill(sc.sums.begin(), sc.sums.end(), 0.0);
   std::fill(sc.count.begin(), sc.count.end(), 0);
   std::int32_t seen = 0;  // active ties; the same for every solution
   double influence_sum = 0.0, prestige_w = prestige_w0_[c], comp_w = 0.0;
@@ -778,7 +784,7 @@ void CityModel::observe(CityId c, Step new_step, Scratch& sc) {
     }
   }
   // One loop per array, the test outside: each vectorises.
-  auto normalise = [S](const std::vector<double>& sum, double total, std::vector<float>& to) {
+  auto normalise = [S](std::span<const double> sum, double total, std::vector<float>& to) {
     const double* __restrict from = sum.data();
     float* __restrict out = to.data();
     if (total > 0)
