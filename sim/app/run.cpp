@@ -47,7 +47,7 @@ class BackgroundStart {
       abandoned_ = true;
     }
     ready_.notify_one();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
 
   // Each table must stay as it is until take() returns or the writer is destroyed.
@@ -63,8 +63,7 @@ class BackgroundStart {
   template <class Writing>
   std::unique_ptr<io::RunFileWriter> take(const Writing& writing) {
     thread_.join();
-    thread_ = std::thread([] {});  // joinable for the destructor
-    io::h5::quiet_errors();        // HDF5's error printing is set per thread
+    io::h5::quiet_errors();  // HDF5's error printing is set per thread
     if (error_ && !opened_) std::rethrow_exception(error_);
     if (error_) writing([&] { std::rethrow_exception(error_); });
     return std::move(writer_);
