@@ -103,7 +103,7 @@ SchemaNode load_schema() {
   const auto text = embedded_file(kSchemaFile);
   if (!text) schema_defect("", "not embedded in the binary");
   Diagnostics diags;
-  Value doc = parse_yaml(*text, std::string(kSchemaFile), diags);
+  Value doc = parse_builtin_yaml(*text, std::string(kSchemaFile), diags);
   if (!diags.empty()) schema_defect("", diags.items().front().format());
   SchemaNode root;
   root.kind = SchemaNode::Kind::kGroup;

@@ -222,8 +222,10 @@ DocumentCount count_documents(const std::string& text) {
 
 }  // namespace
 
-Value parse_yaml(std::string_view text, const std::string& display_name, Diagnostics& diags,
-                 bool* empty) {
+namespace {
+
+Value parse(std::string_view text, const std::string& display_name, Diagnostics& diags, bool* empty,
+            bool guard) {
   if (empty) *empty = false;
   if (text.size() > kMaxTextBytes) {
     diags.add({display_name, 0, 0}, "yaml",
@@ -240,7 +242,10 @@ Value parse_yaml(std::string_view text, const std::string& display_name, Diagnos
   DocumentCount count;
   YAML::Node doc;
   try {
-    count = count_documents(owned);
+    if (guard)
+      count = count_documents(owned);
+    else
+      count.documents = 1;
     if (count.stuck_at) {
       const YAML::Mark& m = *count.stuck_at;
       const char c = m.pos >= 0 && static_cast<std::size_t>(m.pos) < owned.size()
@@ -285,6 +290,18 @@ Value parse_yaml(std::string_view text, const std::string& display_name, Diagnos
     diags.add({display_name, 0, 0}, "yaml", std::string("cannot read the YAML: ") + e.what());
     return {};
   }
+}
+
+}  // namespace
+
+Value parse_yaml(std::string_view text, const std::string& display_name, Diagnostics& diags,
+                 bool* empty) {
+  return parse(text, display_name, diags, empty, true);
+}
+
+Value parse_builtin_yaml(std::string_view text, const std::string& display_name,
+                         Diagnostics& diags) {
+  return parse(text, display_name, diags, nullptr, false);
 }
 
 }  // namespace citynet::scenario::detail
