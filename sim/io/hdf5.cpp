@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
 #include <type_traits>
@@ -55,6 +56,14 @@ void check_status(herr_t status, const std::string& what) {
 void quiet_errors() {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
 }
+
+LibraryStart::LibraryStart()
+    : thread_([] {
+        // A failure here shows again, with its message, at the first real call. The error stack
+        // is this thread's and is freed only when cleared.
+        H5open();
+        H5Eclear2(H5E_DEFAULT);
+      }) {}
 
 template <>
 hid_t native_type<double>() {
@@ -199,16 +208,19 @@ void shuffle(unsigned char* dst, const unsigned char* src, std::size_t valid, st
 }
 
 // zlib's compress2 allocates and clears over 256 kB of state on every call, for chunks that are
-// often 8 kB samples or a few kB of rows. Each thread keeps one stream, with compress2's parameters
-// (window and memory level) so that the bytes are the same, and resets it between chunks; the
-// shuffled input and the output go through buffers the thread keeps too.
+// often 8 kB samples or a few kB of rows. Each thread keeps its streams, with compress2's
+// parameters (window and memory level) so that the bytes are the same, and resets them between
+// chunks; the shuffled input and the output go through buffers the thread keeps too. There are
+// two streams because an array's sample is deflated with two strategies in turn: with one, each
+// switch made a new stream.
 class Deflater {
  public:
   Deflater() = default;
   Deflater(const Deflater&) = delete;
   Deflater& operator=(const Deflater&) = delete;
   ~Deflater() {
-    if (level_ >= 0) deflateEnd(&z_);
+    for (auto& s : streams_)
+      if (s.level >= 0) deflateEnd(&s.z);
   }
 
   static Deflater& local() {
@@ -221,25 +233,15 @@ class Deflater {
   // Deflates the first `bytes` of input() at `level` with zlib's `strategy` into a new buffer of
   // the exact size.
   std::vector<unsigned char> deflate(std::size_t bytes, int level, int strategy) {
-    if (level != level_ || strategy != strategy_) {
-      if (level_ >= 0) deflateEnd(&z_);
-      z_ = {};
-      level_ = -1;
-      if (deflateInit2(&z_, level, Z_DEFLATED, MAX_WBITS, 8, strategy) != Z_OK)
-        throw RunError("cannot start compressing a chunk");
-      level_ = level;
-      strategy_ = strategy;
-    } else if (deflateReset(&z_) != Z_OK) {
-      throw RunError("cannot compress a chunk");
-    }
-    const uLong bound = deflateBound(&z_, static_cast<uLong>(bytes));
+    z_stream& z = stream(level, strategy);
+    const uLong bound = deflateBound(&z, static_cast<uLong>(bytes));
     unsigned char* out = reserve(out_, out_size_, bound);
-    z_.next_in = in_.get();
-    z_.avail_in = static_cast<uInt>(bytes);
-    z_.next_out = out;
-    z_.avail_out = static_cast<uInt>(bound);
-    if (::deflate(&z_, Z_FINISH) != Z_STREAM_END) throw RunError("cannot compress a chunk");
-    return {out, out + z_.total_out};
+    z.next_in = in_.get();
+    z.avail_in = static_cast<uInt>(bytes);
+    z.next_out = out;
+    z.avail_out = static_cast<uInt>(bound);
+    if (::deflate(&z, Z_FINISH) != Z_STREAM_END) throw RunError("cannot compress a chunk");
+    return {out, out + z.total_out};
   }
 
  private:
@@ -252,9 +254,35 @@ class Deflater {
     return buffer.get();
   }
 
-  z_stream z_{};
-  int level_ = -1;
-  int strategy_ = Z_DEFAULT_STRATEGY;
+  struct Stream {
+    z_stream z{};
+    int level = -1;  // -1: not started
+    int strategy = Z_DEFAULT_STRATEGY;
+  };
+
+  // A reset stream of `level` and `strategy`: one kept, else the one not used last, restarted.
+  z_stream& stream(int level, int strategy) {
+    for (std::size_t i = 0; i < streams_.size(); ++i) {
+      Stream& s = streams_[i];
+      if (s.level == level && s.strategy == strategy) {
+        if (deflateReset(&s.z) != Z_OK) throw RunError("cannot compress a chunk");
+        last_ = i;
+        return s.z;
+      }
+    }
+    last_ = streams_[0].level < 0 ? 0 : 1 - last_;
+    Stream& s = streams_[last_];
+    if (s.level >= 0) deflateEnd(&s.z);
+    s = {};
+    if (deflateInit2(&s.z, level, Z_DEFLATED, MAX_WBITS, 8, strategy) != Z_OK)
+      throw RunError("cannot start compressing a chunk");
+    s.level = level;
+    s.strategy = strategy;
+    return s.z;
+  }
+
+  std::array<Stream, 2> streams_;
+  std::size_t last_ = 1;
   std::unique_ptr<unsigned char[]> in_, out_;
   std::size_t in_size_ = 0, out_size_ = 0;
 };
