@@ -183,6 +183,9 @@ int cmd_run(const std::vector<std::string>& args) {
       throw UsageError("--resume takes the scenario, seed and overrides from the checkpoint");
     resume = app::read_checkpoint(vm["resume"].as<std::string>());
   }
+  // A run that writes a file starts HDF5 while the scenario is read.
+  std::optional<io::h5::LibraryStart> hdf5;
+  if (!vm.count("no-output")) hdf5.emplace();
   const scenario::Scenario sc =
       resume ? scenario::load_scenario_text(resume->scenario_yaml,
                                             resume->scenario_name + " (from the checkpoint)", "")
