@@ -210,9 +210,9 @@ void shuffle(unsigned char* dst, const unsigned char* src, std::size_t valid, st
 // zlib's compress2 allocates and clears over 256 kB of state on every call, for chunks that are
 // often 8 kB samples or a few kB of rows. Each thread keeps its streams, with compress2's
 // parameters (window and memory level) so that the bytes are the same, and resets them between
-// chunks; the shuffled input and the output go through buffers the thread keeps too. There are
-// two streams because an array's sample is deflated with two strategies in turn: with one, each
-// switch made a new stream.
+// chunks; the shuffled input and the output go through buffers the thread keeps too. There is a
+// stream per strategy because an array's sample is deflated with two strategies in turn: with
+// one stream, each switch made a new one.
 class Deflater {
  public:
   Deflater() = default;
@@ -260,18 +260,14 @@ class Deflater {
     int strategy = Z_DEFAULT_STRATEGY;
   };
 
-  // A reset stream of `level` and `strategy`: one kept, else the one not used last, restarted.
+  // A reset stream of `level` and `strategy`. The run-length strategy has a slot of its own, every
+  // other strategy the first; a slot holding other parameters is restarted with these.
   z_stream& stream(int level, int strategy) {
-    for (std::size_t i = 0; i < streams_.size(); ++i) {
-      Stream& s = streams_[i];
-      if (s.level == level && s.strategy == strategy) {
-        if (deflateReset(&s.z) != Z_OK) throw RunError("cannot compress a chunk");
-        last_ = i;
-        return s.z;
-      }
+    Stream& s = streams_[strategy == Z_RLE ? 1 : 0];
+    if (s.level == level && s.strategy == strategy) {
+      if (deflateReset(&s.z) != Z_OK) throw RunError("cannot compress a chunk");
+      return s.z;
     }
-    last_ = streams_[0].level < 0 ? 0 : 1 - last_;
-    Stream& s = streams_[last_];
     if (s.level >= 0) deflateEnd(&s.z);
     s = {};
     if (deflateInit2(&s.z, level, Z_DEFLATED, MAX_WBITS, 8, strategy) != Z_OK)
@@ -282,7 +278,6 @@ class Deflater {
   }
 
   std::array<Stream, 2> streams_;
-  std::size_t last_ = 1;
   std::unique_ptr<unsigned char[]> in_, out_;
   std::size_t in_size_ = 0, out_size_ = 0;
 };

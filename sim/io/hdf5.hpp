@@ -48,18 +48,15 @@ void check_status(herr_t status, const std::string& what);
 void quiet_errors();
 
 // Starts the HDF5 library on a thread of its own while the caller does something else (reads the
-// scenario): 1.4 M instructions and a few hundred page faults that a run's writer would otherwise
-// pay when a small run can least afford them. HDF5 calls made meanwhile wait for it (the library
-// takes one lock for every call).
+// scenario): 1.4 M instructions and ~100 page faults that a run's writer would otherwise pay when
+// a small run can least afford them. HDF5 calls made meanwhile wait for it (the library takes one
+// lock for every call); the destructor waits for the thread.
 class LibraryStart {
  public:
   LibraryStart();
   LibraryStart(const LibraryStart&) = delete;
   LibraryStart& operator=(const LibraryStart&) = delete;
-  ~LibraryStart() { wait(); }
-  void wait() {
-    if (thread_.joinable()) thread_.join();
-  }
+  ~LibraryStart() { thread_.join(); }
 
  private:
   std::thread thread_;
