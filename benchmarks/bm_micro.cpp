@@ -34,6 +34,27 @@ void BM_PhiloxStreamPerDraw(benchmark::State& state) {
 }
 BENCHMARK(BM_PhiloxStreamPerDraw);
 
+// The city model's decide pattern: the first block of each of a city's S solution streams, all at
+// once (arg 1: the instruction set, 0 scalar, 1 AVX2). Items are blocks.
+void BM_PhiloxFirstBlocks(benchmark::State& state) {
+  const auto lanes = static_cast<std::uint32_t>(state.range(0));
+  const auto isa = static_cast<rng::BlockIsa>(state.range(1));
+  if (!rng::block_isa_supported(isa)) {
+    state.SkipWithError("instruction set not on this machine");
+    return;
+  }
+  std::vector<rng::Stream::Philox::ctr_type> out(lanes);
+  std::uint32_t city = 0;
+  for (auto _ : state) {
+    rng::first_blocks(isa, 0x1234'5678'9abc'def0ull, 7, city++, rng::Purpose::kDecide, lanes,
+                      out.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * lanes);
+}
+BENCHMARK(BM_PhiloxFirstBlocks)->ArgsProduct({{1, 8, 16, 64}, {0, 1}});
+
 // Many draws from one stream: the raw generator (two 32-bit words per uniform).
 void BM_PhiloxUniform(benchmark::State& state) {
   rng::Stream s(0x1234'5678'9abc'def0ull, 7, 42, rng::Purpose::kDecide);

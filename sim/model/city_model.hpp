@@ -133,7 +133,7 @@ class CityModel final : public Model {
   void phase_cities(Step new_step);
   void observe(CityId c, Step new_step, Scratch& sc);
   void learn(CityId c, const Scratch& sc);
-  void decide(CityId c, Step new_step, const Scratch& sc, std::vector<PendingAdoption>& out);
+  void decide(CityId c, Step new_step, Scratch& sc, std::vector<PendingAdoption>& out);
   void merge_adoptions(std::vector<PendingAdoption>& all, Step new_step);
   void phase_national(Step new_step);
   void phase_economy();

@@ -107,13 +107,13 @@ class ShortStream {
  public:
   ShortStream(std::uint64_t key, Step step, std::uint32_t city, Purpose purpose,
               std::uint32_t lane = 0)
-      : key_(key),
-        step_(step),
-        city_(city),
-        purpose_(purpose),
-        lane_(lane),
-        first_(Stream::Philox()(Stream::counter(step, city, purpose, lane, 0),
-                                Stream::philox_key(key))) {}
+      : ShortStream(key, step, city, purpose, lane,
+                    Stream::Philox()(Stream::counter(step, city, purpose, lane, 0),
+                                     Stream::philox_key(key))) {}
+  // With the first block already computed, as first_blocks() gives it.
+  ShortStream(std::uint64_t key, Step step, std::uint32_t city, Purpose purpose, std::uint32_t lane,
+              const Stream::Philox::ctr_type& first)
+      : key_(key), step_(step), city_(city), purpose_(purpose), lane_(lane), first_(first) {}
 
   double uniform() {
     if (taken_ < 4) {
@@ -135,6 +135,21 @@ class ShortStream {
   int taken_ = 0;
   std::optional<Stream> rest_;
 };
+
+// The instruction sets first_blocks() can use; the best one the machine has is picked once.
+enum class BlockIsa { kScalar, kAvx2 };
+bool block_isa_supported(BlockIsa isa);
+
+// The first blocks of the streams (key, step, city, purpose, lane) for lanes 0 .. lanes - 1:
+// out[l] is the block Stream(key, step, city, purpose, l) draws its first four words from. Loops
+// that open a stream per solution of a city compute them all at once, several streams to a
+// vector register: the same numbers, at a fraction of the cost.
+void first_blocks(std::uint64_t key, Step step, std::uint32_t city, Purpose purpose,
+                  std::uint32_t lanes, Stream::Philox::ctr_type* out);
+// The same with a given instruction set (the scalar code where the machine lacks it), for tests
+// and benchmarks.
+void first_blocks(BlockIsa isa, std::uint64_t key, Step step, std::uint32_t city, Purpose purpose,
+                  std::uint32_t lanes, Stream::Philox::ctr_type* out);
 
 // One uniform on [0, 1) for an unordered pair of cities: both ends of a tie compute the same
 // number without talking to each other, so a tie's state stays symmetric while each city updates

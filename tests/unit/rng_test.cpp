@@ -53,6 +53,55 @@ TEST_CASE("ShortStream draws the uniforms of the same Stream", "[unit]") {
   }
 }
 
+TEST_CASE("first_blocks gives each lane's first block, on every instruction set", "[unit]") {
+  using citynet::rng::BlockIsa;
+  using Ctr = Stream::Philox::ctr_type;
+  auto expected = [](std::uint64_t key, int step, std::uint32_t city, Purpose purpose,
+                     std::uint32_t lane) {
+    Stream s(key, step, city, purpose, lane);
+    Ctr b;
+    for (auto& w : b.v) w = s.next_u32();
+    return b;
+  };
+  for (BlockIsa isa : {BlockIsa::kScalar, BlockIsa::kAvx2}) {
+    if (!citynet::rng::block_isa_supported(isa)) {
+      WARN("instruction set " << static_cast<int>(isa) << " not on this machine: not tested");
+      continue;
+    }
+    // Counts below, at and past each vector width and pass, and keys with high bits set.
+    for (std::uint32_t lanes : {0u, 1u, 3u, 4u, 5u, 8u, 15u, 16u, 17u, 33u, 64u, 100u}) {
+      for (std::uint64_t key : {0ull, 42ull, 0xFEDC'BA98'7654'3210ull}) {
+        const int step = static_cast<int>(lanes) * 7 + 1;
+        const std::uint32_t city = 0xFFFF'FFF0u + lanes % 16;
+        std::vector<Ctr> out(lanes + 1, Ctr{{1, 2, 3, 4}});
+        citynet::rng::first_blocks(isa, key, step, city, Purpose::kDecide, lanes, out.data());
+        for (std::uint32_t l = 0; l < lanes; ++l) {
+          INFO("isa " << static_cast<int>(isa) << " lanes " << lanes << " key " << key << " lane "
+                      << l);
+          REQUIRE(out[l] == expected(key, step, city, Purpose::kDecide, l));
+        }
+        REQUIRE(out[lanes] == Ctr{{1, 2, 3, 4}});  // nothing written past the end
+      }
+    }
+    // Lanes wrap at 2^20 as Stream's counter does.
+    const std::uint32_t many = (1u << 20) + 3;
+    std::vector<Ctr> out(many);
+    citynet::rng::first_blocks(isa, 7, 2, 3, Purpose::kObserve, many, out.data());
+    for (std::uint32_t l : {0u, 1u, (1u << 20) - 1, 1u << 20, (1u << 20) + 2}) {
+      REQUIRE(out[l] == expected(7, 2, 3, Purpose::kObserve, l));
+      REQUIRE(out[l] == out[l & 0xFFFFFu]);
+    }
+  }
+  // The ShortStream built on a computed block draws what one that computes its own does.
+  std::vector<Ctr> out(5);
+  citynet::rng::first_blocks(99, 4, 8, Purpose::kDecide, 5, out.data());
+  for (std::uint32_t l = 0; l < 5; ++l) {
+    citynet::rng::ShortStream given(99, 4, 8, Purpose::kDecide, l, out[l]);
+    citynet::rng::ShortStream own(99, 4, 8, Purpose::kDecide, l);
+    for (int i = 0; i < 5; ++i) REQUIRE(given.uniform() == own.uniform());
+  }
+}
+
 TEST_CASE("Run keys depend on seed and run index", "[unit]") {
   using citynet::rng::run_key;
   CHECK(run_key(1, 0) == run_key(1, 0));
