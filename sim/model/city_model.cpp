@@ -598,6 +598,11 @@ struct CityModel::PendingAdoption {
   std::int32_t parent = -1;
   float completeness = 1.0f;
   std::array<float, kContextDims> design{};
+  // An adoption decide leaves to resolve_variants: the share of the design the city can take,
+  // and whether it re-invents it at once.
+  bool resolve = false;
+  bool reinvent = false;
+  float take = 1.0f;
 };
 
 void CityModel::phase_cities(Step new_step) {
@@ -608,6 +613,7 @@ void CityModel::phase_cities(Step new_step) {
   citynet::parallel_for(tbb::blocked_range<CityId>(0, n_, kGrain), [&](const auto& r) {
     Scratch& sc = scratch.local();
     auto& out = pending.local();
+    const std::size_t first_pending = out.size();
     constexpr CityId kAhead = 4;
     for (CityId c = r.begin(); c != std::min(r.end(), r.begin() + kAhead); ++c) prefetch(c);
     for (CityId c = r.begin(); c != r.end(); ++c) {
@@ -617,6 +623,7 @@ void CityModel::phase_cities(Step new_step) {
       learn(c, sc);
       decide(c, new_step, sc, out);
     }
+    resolve_variants(std::span(out).subspan(first_pending));
   });
   std::vector<PendingAdoption> all;
   for (auto& v : pending) all.insert(all.end(), v.begin(), v.end());
@@ -992,28 +999,51 @@ void CityModel::decide(CityId c, Step new_step, Scratch& sc, std::vector<Pending
         }
       }
     }
-    // What is adopted: the source's variant (else the base design), partly when the city's
-    // capacity is short of the design's complexity, and possibly re-invented at once.
-    std::int32_t v = static_cast<std::int32_t>(s);
-    if (p.event.source >= 0) v = variant_[static_cast<std::size_t>(p.event.source) * S + s];
-    const auto& pv = variants_[static_cast<std::size_t>(v)];
-    const float take = static_cast<float>(1.0 - m.complexity * (1.0 - attr_.capacity[c]));
-    const bool partial = take * pv.completeness < pv.completeness - 1e-6f;
-    const bool reinvent = rng.uniform() < R.adapt_probability;
-    p.event.variant = v;
-    if (partial || reinvent) {
-      p.new_variant = true;
-      p.parent = v;
-      p.completeness = partial ? take * pv.completeness : pv.completeness;
-      const float rate = reinvent ? static_cast<float>(R.adapt_rate) : 0.0f;
-      for (int d = 0; d < kContextDims; ++d)
-        p.design[d] = pv.design[d] + rate * (attr_.context[c][d] - pv.design[d]);
-    }
+    // What is adopted, partly when the city's capacity is short of the design's complexity and
+    // possibly re-invented at once: settled in resolve_variants, which needs the source's variant.
+    p.take = static_cast<float>(1.0 - m.complexity * (1.0 - attr_.capacity[c]));
+    p.reinvent = rng.uniform() < R.adapt_probability;
+    p.resolve = true;
     status_next_[i] = kAdopted;
     const Step lag = step_of_time(start_ + m.lag, start_, dt_);
     active_from_next_[i] = new_step + lag;
     dirty_[c] = 1;
     out.push_back(p);
+  }
+}
+
+void CityModel::resolve_variants(std::span<PendingAdoption> adoptions) const {
+  // Each adoption reads the variant its source holds (else the base design) and that variant's
+  // row, two scattered reads that waited one after the other for every adoption when done in
+  // decide. Here each read is started for all of a range's adoptions before the first is used.
+  const std::size_t S = static_cast<std::size_t>(s_);
+  auto source_slot = [&](const PendingAdoption& p) {
+    return static_cast<std::size_t>(p.event.source) * S +
+           static_cast<std::size_t>(p.event.solution);
+  };
+  for (const auto& p : adoptions)
+    if (p.resolve && p.event.source >= 0) __builtin_prefetch(&variant_[source_slot(p)]);
+  for (auto& p : adoptions) {
+    if (!p.resolve) continue;
+    p.event.variant = p.event.source >= 0 ? variant_[source_slot(p)] : p.event.solution;
+    const VariantRow* row = &variants_[static_cast<std::size_t>(p.event.variant)];
+    __builtin_prefetch(row);
+    __builtin_prefetch(reinterpret_cast<const char*>(row + 1) - 1);
+  }
+  const float rate = static_cast<float>(spec_.rule.adapt_rate);
+  for (auto& p : adoptions) {
+    if (!p.resolve) continue;
+    const std::int32_t v = p.event.variant;
+    const auto& pv = variants_[static_cast<std::size_t>(v)];
+    const bool partial = p.take * pv.completeness < pv.completeness - 1e-6f;
+    if (!partial && !p.reinvent) continue;
+    p.new_variant = true;
+    p.parent = v;
+    p.completeness = partial ? p.take * pv.completeness : pv.completeness;
+    const float r = p.reinvent ? rate : 0.0f;
+    const auto& context = attr_.context[static_cast<std::size_t>(p.event.city)];
+    for (int d = 0; d < kContextDims; ++d)
+      p.design[d] = pv.design[d] + r * (context[d] - pv.design[d]);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -134,6 +135,7 @@ class CityModel final : public Model {
   void observe(CityId c, Step new_step, Scratch& sc);
   void learn(CityId c, const Scratch& sc);
   void decide(CityId c, Step new_step, Scratch& sc, std::vector<PendingAdoption>& out);
+  void resolve_variants(std::span<PendingAdoption> adoptions) const;
   void merge_adoptions(std::vector<PendingAdoption>& all, Step new_step);
   void phase_national(Step new_step);
   void phase_economy();
