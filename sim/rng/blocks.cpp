@@ -21,8 +21,12 @@ void blocks_scalar(std::uint64_t key, Step step, std::uint32_t city, Purpose pur
 // Compiled for AVX2 alone, and only run where the machine has it. AVX-512 would hold twice the
 // streams, but its multiplies lower the core's clock: city_100k ran 9 % slower with it than with
 // AVX2, and slower than scalar code.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2")
+#endif
 namespace avx2 {
 
 using V = __m256i;
@@ -101,7 +105,11 @@ void blocks(std::uint64_t key, Step step, std::uint32_t city, Purpose purpose, s
 }
 
 }  // namespace avx2
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #endif
 
 using BlocksFn = void (*)(std::uint64_t, Step, std::uint32_t, Purpose, std::uint32_t, Ctr*);
