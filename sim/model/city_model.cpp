@@ -598,11 +598,16 @@ struct CityModel::PendingAdoption {
   std::int32_t parent = -1;
   float completeness = 1.0f;
   std::array<float, kContextDims> design{};
-  // An adoption decide leaves to resolve_variants: the share of the design the city can take,
+  // For an adoption, which resolve_variants settles: the share of the design the city can take,
   // and whether it re-invents it at once.
-  bool resolve = false;
   bool reinvent = false;
   float take = 1.0f;
+
+  // Adoptions (mandated ones too) take their variant from their source; drops and adaptations
+  // of a city's own variant are settled in decide.
+  bool adoption() const {
+    return event.kind == EventKind::kAdopt || event.kind == EventKind::kMandate;
+  }
 };
 
 void CityModel::phase_cities(Step new_step) {
@@ -1003,7 +1008,6 @@ void CityModel::decide(CityId c, Step new_step, Scratch& sc, std::vector<Pending
     // possibly re-invented at once: settled in resolve_variants, which needs the source's variant.
     p.take = static_cast<float>(1.0 - m.complexity * (1.0 - attr_.capacity[c]));
     p.reinvent = rng.uniform() < R.adapt_probability;
-    p.resolve = true;
     status_next_[i] = kAdopted;
     const Step lag = step_of_time(start_ + m.lag, start_, dt_);
     active_from_next_[i] = new_step + lag;
@@ -1022,9 +1026,9 @@ void CityModel::resolve_variants(std::span<PendingAdoption> adoptions) const {
            static_cast<std::size_t>(p.event.solution);
   };
   for (const auto& p : adoptions)
-    if (p.resolve && p.event.source >= 0) __builtin_prefetch(&variant_[source_slot(p)]);
+    if (p.adoption() && p.event.source >= 0) __builtin_prefetch(&variant_[source_slot(p)]);
   for (auto& p : adoptions) {
-    if (!p.resolve) continue;
+    if (!p.adoption()) continue;
     p.event.variant = p.event.source >= 0 ? variant_[source_slot(p)] : p.event.solution;
     const VariantRow* row = &variants_[static_cast<std::size_t>(p.event.variant)];
     __builtin_prefetch(row);
@@ -1032,7 +1036,7 @@ void CityModel::resolve_variants(std::span<PendingAdoption> adoptions) const {
   }
   const float rate = static_cast<float>(spec_.rule.adapt_rate);
   for (auto& p : adoptions) {
-    if (!p.resolve) continue;
+    if (!p.adoption()) continue;
     const std::int32_t v = p.event.variant;
     const auto& pv = variants_[static_cast<std::size_t>(v)];
     const bool partial = p.take * pv.completeness < pv.completeness - 1e-6f;

@@ -19,8 +19,7 @@ void blocks_scalar(std::uint64_t key, Step step, std::uint32_t city, Purpose pur
 
 #ifdef CITYNET_X86_BLOCKS
 // Compiled for AVX2 alone, and only run where the machine has it. AVX-512 would hold twice the
-// streams, but its multiplies lower the core's clock: city_100k ran 9 % slower with it than with
-// AVX2, and slower than scalar code.
+// streams, yet city_100k ran 9 % slower with it than with AVX2, and no faster than scalar code.
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
 #else
@@ -32,10 +31,10 @@ namespace avx2 {
 using V = __m256i;
 constexpr int kWidth = 4;  // streams to a register
 
-// Philox4x32-10 as Random123 defines it: the multipliers and the Weyl steps of its key schedule.
-constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
-constexpr std::uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
-constexpr int kRounds = 10;
+// Random123's Philox: its multipliers, the Weyl steps of its key schedule, its rounds.
+constexpr std::uint32_t kM0 = PHILOX_M4x32_0, kM1 = PHILOX_M4x32_1;
+constexpr std::uint32_t kW0 = PHILOX_W32_0, kW1 = PHILOX_W32_1;
+constexpr unsigned kRounds = Stream::Philox::rounds;
 
 inline V set1(std::uint32_t x) {
   return _mm256_set1_epi64x(static_cast<long long>(x));
@@ -46,22 +45,28 @@ inline V set1(std::uint32_t x) {
 // those halves, so the high halves may hold anything until the words are narrowed at the end.
 // With G = 4, sixteen independent multiplies are in flight, enough to hide their latency.
 template <int G>
-void pass(std::uint64_t key, Step step, std::uint32_t city, std::uint32_t lane_base,
-          std::uint32_t first, std::uint32_t n, Ctr* out) {
+void pass(std::uint64_t key, Step step, std::uint32_t city, Purpose purpose, std::uint32_t first,
+          std::uint32_t n, Ctr* out) {
+  // Stream's counters: only the lane word differs between the streams.
+  const auto counter = [&](std::uint32_t lane) {
+    return Stream::counter(step, city, purpose, lane, 0);
+  };
+  const Ctr common = counter(first);
   V x0[G], x1[G], x2[G], x3[G];
   for (int g = 0; g < G; ++g) {
-    const auto lane = [&](int i) {
+    const auto lane_word = [&](int i) {
       return static_cast<long long>(
-          lane_base | ((first + static_cast<std::uint32_t>(g * kWidth + i)) & 0xFFFFFu));
+          counter(first + static_cast<std::uint32_t>(g * kWidth + i)).v[2]);
     };
-    x0[g] = set1(static_cast<std::uint32_t>(step));
-    x1[g] = set1(city);
-    x2[g] = _mm256_setr_epi64x(lane(0), lane(1), lane(2), lane(3));
-    x3[g] = _mm256_setzero_si256();
+    x0[g] = set1(common.v[0]);
+    x1[g] = set1(common.v[1]);
+    x2[g] = _mm256_setr_epi64x(lane_word(0), lane_word(1), lane_word(2), lane_word(3));
+    x3[g] = set1(common.v[3]);
   }
   const V m0 = set1(kM0), m1 = set1(kM1);
-  std::uint32_t k0 = static_cast<std::uint32_t>(key), k1 = static_cast<std::uint32_t>(key >> 32);
-  for (int r = 0; r < kRounds; ++r) {
+  const auto k = Stream::philox_key(key);
+  std::uint32_t k0 = k.v[0], k1 = k.v[1];
+  for (unsigned r = 0; r < kRounds; ++r) {
     if (r > 0) {
       k0 += kW0;
       k1 += kW1;
@@ -90,18 +95,17 @@ void pass(std::uint64_t key, Step step, std::uint32_t city, std::uint32_t lane_b
 
 void blocks(std::uint64_t key, Step step, std::uint32_t city, Purpose purpose, std::uint32_t lanes,
             Ctr* out) {
-  const std::uint32_t lane_base = static_cast<std::uint32_t>(purpose) << 20;
   std::uint32_t done = 0;
   for (; lanes - done >= 4 * kWidth; done += 4 * kWidth)
-    pass<4>(key, step, city, lane_base, done, 4 * kWidth, out);
+    pass<4>(key, step, city, purpose, done, 4 * kWidth, out);
   // The rest in as few registers as hold it.
   const std::uint32_t rest = lanes - done;
   if (rest > 2 * kWidth)
-    pass<4>(key, step, city, lane_base, done, rest, out);
+    pass<4>(key, step, city, purpose, done, rest, out);
   else if (rest > kWidth)
-    pass<2>(key, step, city, lane_base, done, rest, out);
+    pass<2>(key, step, city, purpose, done, rest, out);
   else if (rest > 0)
-    pass<1>(key, step, city, lane_base, done, rest, out);
+    pass<1>(key, step, city, purpose, done, rest, out);
 }
 
 }  // namespace avx2

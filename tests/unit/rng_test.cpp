@@ -87,10 +87,9 @@ TEST_CASE("first_blocks gives each lane's first block, on every instruction set"
     const std::uint32_t many = (1u << 20) + 3;
     std::vector<Ctr> out(many);
     citynet::rng::first_blocks(isa, 7, 2, 3, Purpose::kObserve, many, out.data());
-    for (std::uint32_t l : {0u, 1u, (1u << 20) - 1, 1u << 20, (1u << 20) + 2}) {
+    for (std::uint32_t l : {0u, 1u, (1u << 20) - 1, 1u << 20, (1u << 20) + 2})
       REQUIRE(out[l] == expected(7, 2, 3, Purpose::kObserve, l));
-      REQUIRE(out[l] == out[l & 0xFFFFFu]);
-    }
+    for (std::uint32_t l : {1u << 20, (1u << 20) + 2}) REQUIRE(out[l] == out[l & 0xFFFFFu]);
   }
   // The ShortStream built on a computed block draws what one that computes its own does.
   std::vector<Ctr> out(5);
