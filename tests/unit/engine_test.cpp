@@ -90,7 +90,7 @@ TEST_CASE("A city with no ties and zero innovation never adopts", "[unit]") {
   CHECK(e.adopters()[0] == 10);
 }
 
-TEST_CASE("Seeds after the start adopt at their step; an unknown seed city is an input error",
+TEST_CASE("Seeds after the start adopt at their step and an unknown seed city is an input error",
           "[unit]") {
   auto s = make_scenario(5, scenario::RuleKind::kCountThreshold);
   s.rule.count_k = 100;
