@@ -299,6 +299,40 @@ TEST_CASE("An unwritable output leaves no file and exits 1", "[integration]") {
   CHECK(!fs::exists(dir / "no"));
 }
 
+TEST_CASE("A run under an existing file's name replaces it but leaves a directory alone",
+          "[integration]") {
+  TempDir dir;
+  const std::string scenario = small_scenario(dir);
+  const std::string out = dir / "out.h5";
+  auto seed_of = [](const std::string& path) {
+    std::uint64_t seed = 0;
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    REQUIRE(f >= 0);
+    const hid_t a = H5Aopen(f, "seed", H5P_DEFAULT);
+    H5Aread(a, H5T_NATIVE_UINT64, &seed);
+    H5Aclose(a);
+    H5Fclose(f);
+    return seed;
+  };
+  for (const int seed : {5, 6}) {
+    const auto r = run_citynet("run --quiet " + shell_quote(scenario) + " --seed " +
+                               std::to_string(seed) + " -o " + shell_quote(out));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(seed_of(out) == static_cast<std::uint64_t>(seed));
+  }
+  const std::string taken = dir / "taken.h5";
+  fs::create_directory(taken);
+  std::ofstream(fs::path(taken) / "keep.txt") << "kept";
+  const auto r = run_citynet("run --quiet " + shell_quote(scenario) + " -o " + shell_quote(taken));
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("cannot move the finished output to " + taken) != std::string::npos);
+  CHECK(fs::is_directory(taken));
+  CHECK(fs::exists(fs::path(taken) / "keep.txt"));
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    CHECK(e.path().filename().string().find(".partial") == std::string::npos);
+}
+
 TEST_CASE("Cities that fail to load leave no file, though the output was being opened",
           "[integration]") {
   // The output file is opened while the cities load: a bad row found then must remove it.
