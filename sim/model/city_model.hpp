@@ -146,6 +146,7 @@ class CityModel final : public Model {
   void derive_bits();
   void derive_trade();  // trade_city from trade, after a checkpoint is loaded
   void prefetch(CityId c) const;
+  void prefetch_record(CityId c) const;
   double fit(CityId c, std::int32_t v) const;
 
   const scenario::Scenario& scenario_;
