@@ -1118,10 +1118,12 @@ void CityModel::phase_national(Step new_step) {
     std::uint64_t any = dirty_[c];
     for (std::size_t w = 0; w < W; ++w) any |= adopted_bits_[static_cast<std::size_t>(c) * W + w];
     if (!any) continue;
-    const std::size_t row = static_cast<std::size_t>(c) * S;
+    const std::uint8_t* status = &status_next_[static_cast<std::size_t>(c) * S];
     double* sum = &adopted[static_cast<std::size_t>(attr_.country[c]) * S];
-    for (std::size_t s = 0; s < S; ++s)
-      if (status_next_[row + s] == kAdopted) sum[s] += cities_.population[c];
+    const double pop = cities_.population[c];
+    // Adding +0.0 leaves a sum of populations as it is, bit for bit (it is never -0.0): no
+    // branch per solution, which mispredicted on most rows.
+    for (std::size_t s = 0; s < S; ++s) sum[s] += status[s] == kAdopted ? pop : 0.0;
   }
   for (std::size_t k = 0; k < country_cities_.size(); ++k) {
     if (country_pop_[k] <= 0) continue;
