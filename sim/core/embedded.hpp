@@ -8,7 +8,7 @@
 namespace citynet {
 
 // Files compiled into the binary (see CITYNET_EMBEDDED_FILES in CMakeLists.txt), by their path
-// relative to the source tree, e.g. "config/defaults.yaml" or "scenarios/data/c40_members.csv".
+// relative to the source tree, e.g. "scenarios/world.yaml" or "scenarios/data/c40_members.csv".
 std::optional<std::string_view> embedded_file(std::string_view relative_path);
 std::vector<std::string> embedded_file_names();
 

@@ -6,8 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "core/embedded.hpp"
 #include "scenario/schema_tree.hpp"
+#include "scenario/value_blob.hpp"
 
 namespace citynet::scenario {
 namespace detail {
@@ -100,11 +100,9 @@ SchemaNode build(const Value& v, const std::string& name, const std::string& key
 }
 
 SchemaNode load_schema() {
-  const auto text = embedded_file(kSchemaFile);
-  if (!text) schema_defect("", "not embedded in the binary");
-  Diagnostics diags;
-  Value doc = parse_builtin_yaml(*text, std::string(kSchemaFile), diags);
-  if (!diags.empty()) schema_defect("", diags.items().front().format());
+  const Value doc = read_value_blob(
+      {reinterpret_cast<const char*>(embedded_data::kSchemaBlob), embedded_data::kSchemaBlobSize},
+      std::string(kSchemaFile));
   SchemaNode root;
   root.kind = SchemaNode::Kind::kGroup;
   build_children(doc, "", root);

@@ -42,8 +42,8 @@ struct SchemaNode {
   }
 };
 
-// The root group, parsed once from the embedded config/defaults.yaml. A malformed schema is a
-// defect of the build and throws std::logic_error.
+// The root group, built once from config/defaults.yaml as parsed when citynet was built
+// (value_blob.hpp). A malformed schema is a defect of the build and throws std::logic_error.
 const SchemaNode& schema_root();
 
 // Numbers as a person writes them: integers without exponent or fraction, otherwise the shortest
