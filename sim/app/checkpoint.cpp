@@ -1,6 +1,11 @@
 #include "app/checkpoint.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -13,6 +18,17 @@ namespace {
 constexpr const char* kMagic = "citynet-checkpoint";
 constexpr std::uint32_t kVersion = 1;
 }  // namespace
+
+void sync_to_disk(const std::string& path, const std::string& what) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw RunError("cannot sync " + what + " " + path + ": " + std::strerror(errno));
+  const int status = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  if (status != 0)
+    throw RunError("cannot sync " + what + " " + path + ": " + std::strerror(error) +
+                   " (disk full or failing?)");
+}
 
 std::string journal_path(const std::string& checkpoint_path) {
   return checkpoint_path + ".journal";
@@ -38,9 +54,13 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
     out.flush();
     if (!out) throw RunError("cannot write the checkpoint " + tmp + " (disk full?)");
   }
+  sync_to_disk(tmp, "the checkpoint");
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) throw RunError("cannot move the checkpoint to " + path + ": " + ec.message());
+  // The rename is durable once the directory is.
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  sync_to_disk(dir.empty() ? "." : dir.string(), "the checkpoint's directory");
 }
 
 Checkpoint read_checkpoint(const std::string& path) {

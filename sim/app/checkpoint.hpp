@@ -23,8 +23,12 @@ struct Checkpoint {
   std::string model_state;
 };
 
-// Written to PATH.tmp and renamed, so a checkpoint on disk is always whole.
+// Written to PATH.tmp, synced to the disk and renamed, so a checkpoint on disk is always whole
+// and survives the machine going down, not only the process. The journal must be synced first
+// (sync_to_disk), else a checkpoint could outlive the output it counts on.
 void write_checkpoint(const std::string& path, const Checkpoint& c);
+// fsync(2) of the file at `path`; RunError naming `what` if the disk refuses.
+void sync_to_disk(const std::string& path, const std::string& what);
 // Throws InputError naming the file when it is missing, not a checkpoint, or damaged.
 Checkpoint read_checkpoint(const std::string& path);
 std::string journal_path(const std::string& checkpoint_path);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "app/checkpoint.hpp"
+#include "core/error.hpp"
 #include "support/process.hpp"
 
 using citynet::testing::read_file;
@@ -27,7 +29,11 @@ TEST_CASE("A run killed with SIGKILL resumes from its checkpoint to an identical
       TempDir dir;
       const std::string whole = dir / "whole.h5", part = dir / "part.h5";
       std::string common;
-      for (const auto& a : scenario) common += " " + shell_quote(a);
+      // Appended in two parts: GCC 12 warns (-Wrestrict) on " " + a temporary here.
+      for (const auto& a : scenario) {
+        common += ' ';
+        common += shell_quote(a);
+      }
       REQUIRE(run_citynet("run --quiet --reproducible" + common + " -o " + shell_quote(whole))
                   .exit_code == 0);
       std::vector<std::string> args = scenario;
@@ -64,4 +70,26 @@ TEST_CASE("Resuming from something that is not a checkpoint is an input error", 
   CHECK(r.exit_code == 2);
   r = run_citynet("run --resume " + shell_quote(bogus) + " --seed 3");
   CHECK(r.exit_code == 2);
+}
+
+TEST_CASE("A checkpoint is synced to the disk with its journal, and a refusal is an error",
+          "[integration]") {
+  TempDir dir;
+  const std::string path = dir / "written.ckpt";
+  citynet::app::Checkpoint c;
+  c.scenario_yaml = "name: x\n";
+  c.step = 7;
+  citynet::app::write_checkpoint(path, c);
+  CHECK(citynet::app::read_checkpoint(path).step == 7);
+  CHECK(!fs::exists(path + ".tmp"));
+  citynet::app::sync_to_disk(path, "the checkpoint");
+  const std::string missing = dir / "missing.journal";
+  std::string message;
+  try {
+    citynet::app::sync_to_disk(missing, "the checkpoint journal");
+  } catch (const citynet::RunError& e) {
+    message = e.what();
+  }
+  CHECK(message.find("cannot sync the checkpoint journal") != std::string::npos);
+  CHECK(message.find(missing) != std::string::npos);
 }
