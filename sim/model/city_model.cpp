@@ -1233,10 +1233,10 @@ void CityModel::phase_record(Step new_step) {
     for (CityId c = b * kSumBlock; c < std::min(n_, (b + 1) * kSumBlock); ++c)
       if (dirty_[c]) dirty[m++] = c;
     constexpr std::size_t kAhead = 8;
-    for (std::size_t i = 0; i < std::min(m, kAhead); ++i) prefetch_record(dirty[i]);
-    for (std::size_t i = 0; i < m; ++i) {
-      if (i + kAhead < m) prefetch_record(dirty[i + kAhead]);
-      const CityId c = dirty[i];
+    for (std::size_t d = 0; d < std::min(m, kAhead); ++d) prefetch_record(dirty[d]);
+    for (std::size_t d = 0; d < m; ++d) {
+      if (d + kAhead < m) prefetch_record(dirty[d + kAhead]);
+      const CityId c = dirty[d];
       const std::size_t row = static_cast<std::size_t>(c) * S;
       for (std::size_t s = 0; s < S; ++s) {
         const std::size_t i = row + s;
