@@ -35,6 +35,8 @@ std::string journal_path(const std::string& checkpoint_path) {
 }
 
 void write_checkpoint(const std::string& path, const Checkpoint& c) {
+  // The output the checkpoint counts on first, so that no checkpoint outlives it.
+  sync_to_disk(journal_path(path), "the checkpoint journal");
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

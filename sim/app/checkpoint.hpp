@@ -23,9 +23,9 @@ struct Checkpoint {
   std::string model_state;
 };
 
-// Written to PATH.tmp, synced to the disk and renamed, so a checkpoint on disk is always whole
-// and survives the machine going down, not only the process. The journal must be synced first
-// (sync_to_disk), else a checkpoint could outlive the output it counts on.
+// Syncs the run's journal (journal_path(PATH), flushed by the caller) to the disk, then writes
+// PATH.tmp, syncs it and renames it: a checkpoint on disk is always whole, and survives the
+// machine going down, not only the process, with the output it counts on.
 void write_checkpoint(const std::string& path, const Checkpoint& c);
 // fsync(2) of the file at `path`; RunError naming `what` if the disk refuses.
 void sync_to_disk(const std::string& path, const std::string& what);

@@ -240,7 +240,6 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
   auto checkpoint = [&](Step done) {
     journal->flush();
     if (!*journal) throw RunError("cannot write the checkpoint journal " + journal_file);
-    sync_to_disk(journal_file, "the checkpoint journal");
     Checkpoint ck;
     ck.scenario_yaml = scenario.resolved_yaml;
     ck.scenario_name = scenario.source_file;
