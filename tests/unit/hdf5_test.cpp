@@ -207,6 +207,24 @@ void check_packed(const std::string& label, const std::vector<T>& values, bool p
   std::filesystem::remove(path);
 }
 
+// Values that read back exactly, by whichever filter the writer chose for them.
+template <class T>
+void check_values(const std::string& label, const std::vector<T>& values) {
+  INFO(label);
+  const std::string path = temp_file("values.h5");
+  {
+    h5::Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    h5::write_array(file.get(), "v", {values.size()}, values.data(), "", "test", {});
+  }
+  int filters = -1;
+  const std::vector<T> read = read_all<T>(path, "v", &filters);
+  // The first value that differs, if any: a whole vector in a failure message is megabytes.
+  const auto diff = std::mismatch(read.begin(), read.end(), values.begin(), values.end());
+  CHECK(read.size() == values.size());
+  CHECK(diff.first - read.begin() == static_cast<std::ptrdiff_t>(read.size()));
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 
 TEST_CASE("Integers are packed with HDF5's scale-offset filter and read back exactly", "[unit]") {
@@ -250,6 +268,25 @@ TEST_CASE("Integers are packed with HDF5's scale-offset filter and read back exa
   std::vector<std::int8_t> small(n);
   for (auto& v : small) v = static_cast<std::int8_t>(static_cast<int>(next() % 16) - 8);
   check_packed("4-bit span of bytes", small, true);
+
+  // Every width the packer has a fixed loop for, and the first past them.
+  for (unsigned bits = 1; bits <= 33; ++bits) {
+    std::vector<std::int64_t> spread(n);
+    for (auto& v : spread) v = static_cast<std::int64_t>(next() % (1ull << bits)) - 5;
+    spread[17] = -5;  // the whole span, so that each chunk needs every bit
+    spread[65536 + 3] = -5;
+    spread[2 * 65536 + 9] = -5;
+    spread[3 * 65536 + 11] = -5;
+    spread[29] = static_cast<std::int64_t>((1ull << bits) - 1) - 5;
+    spread[65536 + 8] = spread[29];
+    spread[2 * 65536 + 40] = spread[29];
+    spread[3 * 65536 + 1000] = spread[29];
+    if (bits < 32) {
+      std::vector<std::int32_t> narrow(spread.begin(), spread.end());
+      check_values("a " + std::to_string(bits) + "-bit span of 32-bit values", narrow);
+    }
+    check_values("a " + std::to_string(bits) + "-bit span of 64-bit values", spread);
+  }
 
   std::vector<std::int64_t> rows(n);  // row numbers: deflate makes them far smaller
   for (std::size_t i = 0; i < n; ++i) rows[i] = static_cast<std::int64_t>(i);
