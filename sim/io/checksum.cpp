@@ -81,6 +81,11 @@ __attribute__((target("avx2"))) std::uint32_t adler_avx2(std::uint32_t adler,
     a = static_cast<std::uint32_t>((a + total) % kBase);
     b = static_cast<std::uint32_t>(bb % kBase);
   }
+  // The upper halves of the vector registers are cleared before any SSE code runs again on this
+  // thread: GCC left them set before its tail call here, and every SSE instruction after that
+  // (the city model's loops are SSE2) carried a false dependency on them; the outcomes phase of
+  // 40 steps of city_1m with a file took 2.26 s against 1.26 s.
+  _mm256_zeroupper();
   return adler_bytes((b << 16) | a, p, n);
 }
 
