@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/cpu.hpp"
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define CITYNET_ADLER_AVX2 1
@@ -89,17 +91,13 @@ __attribute__((target("avx2"))) std::uint32_t adler_avx2(std::uint32_t adler,
   return adler_bytes((b << 16) | a, p, n);
 }
 
-bool has_avx2() {
-  static const bool yes = __builtin_cpu_supports("avx2");
-  return yes;
-}
 #endif
 
 }  // namespace
 
 std::uint32_t adler32(std::uint32_t adler, const unsigned char* data, std::size_t size) {
 #ifdef CITYNET_ADLER_AVX2
-  if (size >= 64 && has_avx2()) return adler_avx2(adler, data, size);
+  if (size >= 64 && cpu_has_avx2()) return adler_avx2(adler, data, size);
 #endif
   return adler_bytes(adler, data, size);
 }

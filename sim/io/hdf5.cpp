@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/cpu.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
 #include "io/checksum.hpp"
@@ -383,13 +384,21 @@ __attribute__((target("avx2"))) void min_max_avx2(const unsigned char* bytes, st
 template <class T>
 void min_max(const unsigned char* bytes, std::size_t n, T& min, T& max) {
 #if defined(__x86_64__) && defined(__GNUC__)
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) {
-    min_max_avx2(bytes, n, min, max);
-    return;
+  if constexpr (sizeof(T) >= 4) {
+    if (cpu_has_avx2()) {
+      min_max_avx2(bytes, n, min, max);
+      return;
+    }
   }
 #endif
   min_max_loop(bytes, n, min, max);
+}
+
+// Sends the 32 bits above the lowest `held` of `acc` to `dst`, most significant byte first.
+inline void put_word(std::uint64_t acc, unsigned held, unsigned char*& dst) {
+  const std::uint32_t word = __builtin_bswap32(static_cast<std::uint32_t>(acc >> held));
+  std::memcpy(dst, &word, 4);
+  dst += 4;
 }
 
 // 32 values less `min` in Bits bits each, most significant bit first: Bits 32-bit words. With
@@ -409,9 +418,7 @@ void pack_blocks(const unsigned char* bytes, std::size_t blocks, T min, unsigned
       held += Bits;
       if (held >= 32) {
         held -= 32;
-        const std::uint32_t word = __builtin_bswap32(static_cast<std::uint32_t>(acc >> held));
-        std::memcpy(dst, &word, 4);
-        dst += 4;
+        put_word(acc, held, dst);
       }
     }
   }
@@ -443,15 +450,7 @@ std::vector<unsigned char> pack_chunk(const unsigned char* bytes, std::size_t ro
     return x;
   };
   T min = n > 0 ? load(0) : T{0}, max = min;
-  if constexpr (sizeof(T) >= 4) {
-    min_max(bytes, n, min, max);
-  } else {
-    for (std::size_t i = 1; i < n; ++i) {
-      const T x = load(i);
-      min = std::min(min, x);
-      max = std::max(max, x);
-    }
-  }
+  min_max(bytes, n, min, max);
   const U range = static_cast<U>(static_cast<U>(max) - static_cast<U>(min));
   constexpr unsigned kFull = sizeof(T) * 8;
   unsigned bits = 0;
@@ -495,9 +494,7 @@ std::vector<unsigned char> pack_chunk(const unsigned char* bytes, std::size_t ro
     held += width;
     if (held >= 32) {
       held -= 32;
-      const std::uint32_t word = __builtin_bswap32(static_cast<std::uint32_t>(acc >> held));
-      std::memcpy(dst, &word, 4);
-      dst += 4;
+      put_word(acc, held, dst);
     }
   };
   auto put = [&](U value) {

@@ -1,5 +1,7 @@
 #include "rng/stream.hpp"
 
+#include "core/cpu.hpp"
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define CITYNET_X86_BLOCKS 1
@@ -131,8 +133,7 @@ BlocksFn blocks_for(BlockIsa isa) {
 bool block_isa_supported(BlockIsa isa) {
   if (isa == BlockIsa::kScalar) return true;
 #ifdef CITYNET_X86_BLOCKS
-  // Checks that the operating system keeps the registers, too, not only the CPU's flag.
-  if (isa == BlockIsa::kAvx2) return __builtin_cpu_supports("avx2");
+  if (isa == BlockIsa::kAvx2) return cpu_has_avx2();
 #endif
   return false;
 }
