@@ -71,6 +71,13 @@ Engine::Engine(const scenario::Scenario& scenario, const CityTable& cities,
 
 void Engine::draw_thresholds(const scenario::RuleSpec& rule) {
   if (rule.kind != RuleKind::kFractionalThreshold) return;
+  // A fixed threshold is one number, not a copy per city and solution: at 10^7 cities x 64
+  // solutions the copies were 2.56 GB, written on one thread before the draw and then, by the
+  // bit-sliced kernel, dropped unread.
+  if (rule.threshold_distribution == scenario::ThresholdDistribution::kFixed) {
+    threshold_.assign(1, static_cast<float>(rule.threshold_mean));
+    return;
+  }
   threshold_.assign(adopted_step_.size(), 0.0f);
   citynet::parallel_for(
       tbb::blocked_range<CityId>(0, n_), [&](const tbb::blocked_range<CityId>& r) {
@@ -79,7 +86,7 @@ void Engine::draw_thresholds(const scenario::RuleSpec& rule) {
           for (SolutionId s = 0; s < s_; ++s) {
             double t = rule.threshold_mean;
             switch (rule.threshold_distribution) {
-              case scenario::ThresholdDistribution::kFixed:
+              case scenario::ThresholdDistribution::kFixed:  // handled above
                 break;
               case scenario::ThresholdDistribution::kUniform:
                 t = rule.threshold_min + (rule.threshold_max - rule.threshold_min) * rng.uniform();
@@ -380,8 +387,8 @@ void Engine::decide_with() {
                 adopt = rng.uniform() < -std::expm1(-dt * rate);
                 innovation = adopt && rng.uniform() * rate < rule_.p;
               } else if constexpr (R == RuleKind::kFractionalThreshold) {
-                adopt = sc.share[s] > 0.0 &&
-                        sc.share[s] >= threshold_[index(c, static_cast<SolutionId>(s))];
+                adopt =
+                    sc.share[s] > 0.0 && sc.share[s] >= threshold(c, static_cast<SolutionId>(s));
               } else {
                 adopt = sc.count[s] > 0 && sc.count[s] >= rule_.count_k;
               }
@@ -541,7 +548,7 @@ std::int64_t Engine::needed(CityId c, SolutionId s, std::int64_t degree) const {
   // The smallest count whose share passes the threshold, computed with the general kernel's
   // operations in its order (share of the layer, weighted by its influence, over the influence
   // sum), so that both kernels adopt in exactly the same cities. The share grows with the count.
-  const double threshold = threshold_[index(c, s)];
+  const double at_least = threshold(c, s);
   const double influence = exposure_.front().influence;
   auto passes = [&](std::int64_t k) {
     const double layer_share = static_cast<double>(k) / static_cast<double>(degree);
@@ -550,7 +557,7 @@ std::int64_t Engine::needed(CityId c, SolutionId s, std::int64_t degree) const {
     double influence_sum = 0.0;
     influence_sum += influence;
     share /= influence_sum;
-    return share > 0.0 && share >= threshold;
+    return share > 0.0 && share >= at_least;
   };
   std::int64_t lo = 1, hi = never;  // the answer lies in [lo, hi]
   while (lo < hi) {

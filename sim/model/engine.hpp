@@ -17,7 +17,8 @@ namespace citynet::model {
 // The diffusion engine for the classic decision rules. The adoption state is one bit per city and
 // solution, a row of whole bytes per city, double buffered: a step reads state k and writes state
 // k+1, each city writing only its own row, so threads never change the result. Per-slot data
-// (adoption step, threshold) is structure of arrays indexed [city * solutions + solution].
+// (adoption step, threshold unless fixed) is structure of arrays indexed
+// [city * solutions + solution].
 class Engine final : public Model {
  public:
   // kAuto runs the threshold rules on unweighted ties with the bit-sliced kernel, which gives
@@ -77,6 +78,10 @@ class Engine final : public Model {
   }
 
   void draw_thresholds(const scenario::RuleSpec& rule);
+  // One stored value when the threshold is fixed, else one per city and solution.
+  float threshold(CityId c, SolutionId s) const {
+    return threshold_[threshold_.size() == 1 ? 0 : index(c, s)];
+  }
   void prepare_bitsliced();
   std::int64_t needed(CityId c, SolutionId s, std::int64_t degree) const;
   void decide();

@@ -256,6 +256,40 @@ TEST_CASE("Weighted ties, complete layers and over 64 solutions take the general
   CHECK_FALSE(model::Engine(many, model::load_cities(many, 1), net, 1).bitsliced());
 }
 
+TEST_CASE("A fixed threshold is held once and decides as one held by every city", "[unit]") {
+  // The general kernel reads each city's threshold; uniform over [t, t] gives every city t too.
+  const CityId n = 3000;
+  const int solutions = 3;
+  net::Network net;
+  net.cities = n;
+  net.layers.push_back(net::erdos_renyi(n, 6.0, 5, 0));
+  net.layers[0].name = "random";
+  auto fixed = threshold_scenario(n, scenario::RuleKind::kFractionalThreshold, solutions, 20);
+  fixed.rule.threshold_distribution = scenario::ThresholdDistribution::kFixed;
+  fixed.rule.threshold_mean = 0.2;
+  auto spread = fixed;
+  spread.rule.threshold_distribution = scenario::ThresholdDistribution::kUniform;
+  spread.rule.threshold_min = spread.rule.threshold_max = 0.2;
+  const auto cities = model::load_cities(fixed, 4);
+  model::Engine one(fixed, cities, net, 4, model::Engine::Kernel::kGeneral);
+  model::Engine each(spread, cities, net, 4, model::Engine::Kernel::kGeneral);
+  CHECK(each.state_bytes() - one.state_bytes() >=
+        static_cast<std::int64_t>(sizeof(float)) * n * solutions - 64);
+  REQUIRE(one.initialise().size() == each.initialise().size());
+  std::size_t events = 0;
+  for (int k = 0; k < 15; ++k) {
+    const auto& a = one.step();
+    const auto& b = each.step();
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      CHECK(a[i].city == b[i].city);
+      CHECK(a[i].solution == b[i].solution);
+    }
+    events += a.size();
+  }
+  CHECK(events > 100);
+}
+
 TEST_CASE("The engine's state stays within 64 bytes per city and solution", "[unit]") {
   // Issue-level budget for memory: whatever the rule and solution count, and counted from the
   // capacity actually held.
