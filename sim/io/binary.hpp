@@ -22,8 +22,8 @@ class BinaryOut {
     static_assert(std::is_trivially_copyable_v<T>);
     out_.write(reinterpret_cast<const char*>(&v), sizeof(T));
   }
-  template <class T>
-  void put(const std::vector<T>& v) {
+  template <class T, class A>
+  void put(const std::vector<T, A>& v) {
     static_assert(std::is_trivially_copyable_v<T>);
     put<std::uint64_t>(v.size());
     if (!v.empty()) out_.write(reinterpret_cast<const char*>(v.data()), sizeof(T) * v.size());
@@ -50,8 +50,8 @@ class BinaryIn {
     static_assert(std::is_trivially_copyable_v<T>);
     if (!in_.read(reinterpret_cast<char*>(&v), sizeof(T))) fail();
   }
-  template <class T>
-  void get(std::vector<T>& v) {
+  template <class T, class A>
+  void get(std::vector<T, A>& v) {
     std::uint64_t n = 0;
     get(n);
     if (n > (std::uint64_t{1} << 40) / sizeof(T)) fail();

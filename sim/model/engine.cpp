@@ -34,9 +34,9 @@ Engine::Engine(const scenario::Scenario& scenario, const CityTable& cities,
   const auto bytes = static_cast<std::size_t>((s_ + 7) / 8);
   row_bytes_ = bytes <= 1 ? 1 : bytes <= 2 ? 2 : bytes <= 4 ? 4 : (bytes + 7) / 8 * 8;
   const std::size_t words = (static_cast<std::size_t>(n_) * row_bytes_ + 7) / 8;
-  cur_.assign(words, 0);
-  next_.assign(words, 0);
-  adopted_step_.assign(slots, -1);
+  parallel_assign<std::uint64_t>(cur_, words, 0);
+  parallel_assign<std::uint64_t>(next_, words, 0);
+  parallel_assign<Step>(adopted_step_, slots, -1);
   adopters_.assign(s_, 0);
   adopter_list_.resize(s_);
   new_begin_.assign(s_, 0);
@@ -612,7 +612,8 @@ void Engine::prepare_bitsliced() {
   } else {
     // Plane p of city c is a row-wide word whose bit s is bit p of solution s's count needed.
     const std::size_t stride = static_cast<std::size_t>(planes_) * row_bytes_;
-    need_planes_.assign((static_cast<std::size_t>(n_) * stride + 7) / 8, 0);
+    parallel_assign<std::uint64_t>(need_planes_, (static_cast<std::size_t>(n_) * stride + 7) / 8,
+                                   0);
     auto* planes = reinterpret_cast<unsigned char*>(need_planes_.data());
     citynet::parallel_for(tbb::blocked_range<CityId>(0, n_), [&](const auto& r) {
       for (CityId c = r.begin(); c != r.end(); ++c) {

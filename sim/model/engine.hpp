@@ -5,6 +5,7 @@
 
 #include "core/ids.hpp"
 #include "core/timers.hpp"
+#include "core/uninit.hpp"
 #include "model/cities.hpp"
 #include "model/events.hpp"
 #include "model/model.hpp"
@@ -64,7 +65,7 @@ class Engine final : public Model {
     return static_cast<std::size_t>(c) * static_cast<std::size_t>(s_) + static_cast<std::size_t>(s);
   }
   // Bit rows: solution s of city c is bit s % 8 of byte s / 8 of the city's row.
-  using Bits = std::vector<std::uint64_t>;
+  using Bits = UninitVector<std::uint64_t>;
   const unsigned char* row(const Bits& v, CityId c) const {
     return reinterpret_cast<const unsigned char*>(v.data()) +
            static_cast<std::size_t>(c) * row_bytes_;
@@ -107,7 +108,7 @@ class Engine final : public Model {
 
   std::size_t row_bytes_;
   Bits cur_, next_;
-  std::vector<Step> adopted_step_;
+  UninitVector<Step> adopted_step_;
   std::vector<float> threshold_;
   std::vector<std::int32_t> adopters_;
   // Adopters of each solution in order of adoption; the last step's newcomers are the tail from
