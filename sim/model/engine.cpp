@@ -78,7 +78,8 @@ void Engine::draw_thresholds(const scenario::RuleSpec& rule) {
     threshold_.assign(1, static_cast<float>(rule.threshold_mean));
     return;
   }
-  threshold_.assign(adopted_step_.size(), 0.0f);
+  threshold_.clear();
+  threshold_.resize(adopted_step_.size());  // uninitialised: the loop writes every slot
   citynet::parallel_for(
       tbb::blocked_range<CityId>(0, n_), [&](const tbb::blocked_range<CityId>& r) {
         for (CityId c = r.begin(); c != r.end(); ++c) {
@@ -630,7 +631,7 @@ void Engine::prepare_bitsliced() {
   for (const auto& ex : exposure_)
     csr_.push_back({ex.layer->offsets.data(), ex.layer->targets.data()});
   // The counts needed stand for the thresholds from here on.
-  std::vector<float>().swap(threshold_);
+  UninitVector<float>().swap(threshold_);
   bitsliced_ = true;
 }
 

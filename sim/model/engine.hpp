@@ -109,7 +109,7 @@ class Engine final : public Model {
   std::size_t row_bytes_;
   Bits cur_, next_;
   UninitVector<Step> adopted_step_;
-  std::vector<float> threshold_;
+  UninitVector<float> threshold_;
   std::vector<std::int32_t> adopters_;
   // Adopters of each solution in order of adoption; the last step's newcomers are the tail from
   // new_begin_[s], which the independent cascade gives their one chance.
