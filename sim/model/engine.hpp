@@ -84,6 +84,7 @@ class Engine final : public Model {
     return threshold_[threshold_.size() == 1 ? 0 : index(c, s)];
   }
   void prepare_bitsliced();
+  double share_of(std::int64_t count, std::int64_t degree) const;
   std::int64_t needed(CityId c, SolutionId s, std::int64_t degree) const;
   void decide();
   template <scenario::RuleKind R>
