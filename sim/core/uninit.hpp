@@ -7,7 +7,6 @@
 #include <memory>
 #include <new>
 #include <type_traits>
-#include <utility>
 #include <vector>
 
 #include "core/parallel.hpp"
@@ -26,13 +25,10 @@ struct DefaultInit : std::allocator<T> {
   struct rebind {
     using other = DefaultInit<U>;
   };
+  // Only the value-less form: std::allocator_traits constructs with arguments by itself.
   template <class U>
   void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
     ::new (static_cast<void*>(p)) U;
-  }
-  template <class U, class... Args>
-  void construct(U* p, Args&&... args) {
-    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
   }
 };
 
