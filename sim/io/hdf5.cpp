@@ -324,9 +324,9 @@ std::vector<unsigned char> filter_chunk(const unsigned char* data, std::size_t r
 // thread writes one batch (HDF5 and the kernel's copy, on one thread) the other threads filter
 // the next. Each chunk depends on its own data only, so the file is the same for any thread
 // count. filter(k) gives chunk k's filtered bytes, origin(k, offset) sets its first element's
-// coordinates.
+// coordinates and returns its dataset.
 template <class Filter, class Origin>
-void write_chunks(hid_t dset, std::size_t n, int rank, const Filter& filter, const Origin& origin,
+void write_chunks(std::size_t n, int rank, const Filter& filter, const Origin& origin,
                   const std::string& what) {
   constexpr std::size_t kBatch = 8;
   using Batch = std::vector<std::vector<unsigned char>>;
@@ -344,7 +344,7 @@ void write_chunks(hid_t dset, std::size_t n, int rank, const Filter& filter, con
     if (first + kBatch < n)
       filtering.run([&, after = first + kBatch] { filter_batch(next, after); });
     for (std::size_t i = 0; i < ready.size(); ++i) {
-      origin(first + i, offset.data());
+      const hid_t dset = origin(first + i, offset.data());
       check_status(
           H5Dwrite_chunk(dset, H5P_DEFAULT, 0, offset.data(), ready[i].size(), ready[i].data()),
           what);
@@ -617,7 +617,7 @@ void write_elements(hid_t parent, const std::string& name, hid_t type,
     const std::size_t chunks =
         (static_cast<std::size_t>(dims[0]) + rows_per_chunk - 1) / rows_per_chunk;
     write_chunks(
-        dset.get(), chunks, rank,
+        chunks, rank,
         [&](std::size_t k) {
           const std::size_t begin = k * rows_per_chunk;
           const std::size_t rows =
@@ -626,7 +626,10 @@ void write_elements(hid_t parent, const std::string& name, hid_t type,
                         : filter_chunk(data + begin * row_bytes, rows, rows_per_chunk, row_bytes,
                                        element, deflate, strategy);
         },
-        [&](std::size_t k, hsize_t* offset) { offset[0] = k * rows_per_chunk; },
+        [&](std::size_t k, hsize_t* offset) {
+          offset[0] = k * rows_per_chunk;
+          return dset.get();
+        },
         "write dataset " + name);
   } else if (total > 0) {
     check_status(H5Dwrite(dset.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
@@ -739,28 +742,53 @@ AppendableDataset<T>::AppendableDataset(hid_t parent, const std::string& name, s
   describe(dset_.get(), units, description);
 }
 
+void ChunkBatch::write(const std::string& what) {
+  std::vector<Chunk> chunks = std::move(chunks_);
+  chunks_.clear();
+  // HDF5 reads as many coordinates as the dataset has dimensions.
+  write_chunks(
+      chunks.size(), 2, [&](std::size_t k) { return chunks[k].filter(); },
+      [&](std::size_t k, hsize_t* offset) {
+        offset[0] = chunks[k].offset[0];
+        offset[1] = chunks[k].offset[1];
+        return chunks[k].dset;
+      },
+      what);
+  kept_.clear();
+}
+
 template <class T>
-void AppendableDataset<T>::append(const T* rows, std::size_t count) {
+void AppendableDataset<T>::append(const T* rows, std::size_t count, ChunkBatch* batch) {
   const std::size_t w = std::max<std::size_t>(width_, 1);
   pending_.insert(pending_.end(), rows, rows + count * w);
   // Whole chunks go out as soon as they are complete, so memory stays at one chunk.
   const std::size_t waiting = pending_.size() / w;
   if (waiting >= chunk_rows_) {
     const std::size_t full = waiting - waiting % chunk_rows_;
-    write(pending_.data(), full);
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(full * w));
+    const auto end = pending_.begin() + static_cast<std::ptrdiff_t>(full * w);
+    if (batch) {
+      write(batch->keep(std::vector<T>(pending_.begin(), end)).data(), full, batch);
+    } else {
+      write(pending_.data(), full, nullptr);
+    }
+    pending_.erase(pending_.begin(), end);
   }
 }
 
 template <class T>
-void AppendableDataset<T>::flush() {
+void AppendableDataset<T>::flush(ChunkBatch* batch) {
   if (!dset_.valid() || pending_.empty()) return;
-  write(pending_.data(), pending_.size() / std::max<std::size_t>(width_, 1));
+  const std::size_t count = pending_.size() / std::max<std::size_t>(width_, 1);
+  if (batch) {
+    write(batch->keep(std::move(pending_)).data(), count, batch);
+  } else {
+    write(pending_.data(), count, nullptr);
+  }
   pending_.clear();
 }
 
 template <class T>
-void AppendableDataset<T>::write(const T* rows, std::size_t count) {
+void AppendableDataset<T>::write(const T* rows, std::size_t count, ChunkBatch* batch) {
   if (count == 0) return;
   const int rank = width_ == 0 ? 1 : 2;
   const std::size_t w = std::max<std::size_t>(width_, 1);
@@ -769,45 +797,50 @@ void AppendableDataset<T>::write(const T* rows, std::size_t count) {
   // Whole chunks on chunk boundaries are filtered in parallel and written as they are, as
   // write_array does (millions of events would otherwise be deflated on one thread); the rest
   // goes through HDF5's own pipeline.
-  if (level_ > 0 && rows_ % chunk_rows_ == 0 && count >= chunk_rows_) {
-    const std::size_t chunks = count / chunk_rows_;
+  ChunkBatch own;
+  ChunkBatch& out = batch ? *batch : own;
+  const std::size_t chunk_rows = chunk_rows_, chunk_columns = chunk_columns_;
+  const int level = level_;
+  const hid_t dset = dset_.get();
+  if (level > 0 && rows_ % chunk_rows == 0 && count >= chunk_rows) {
+    const std::size_t chunks = count / chunk_rows;
     const auto* bytes = reinterpret_cast<const unsigned char*>(rows);
-    // Chunk (i, j): rows i * chunk_rows_ on, columns j * chunk_columns_ on. A row split into
+    // Chunk (i, j): rows i * chunk_rows on, columns j * chunk_columns on. A row split into
     // column chunks has one row per chunk, so each chunk is contiguous in `rows`; the last
     // column chunk of a row is padded.
-    const std::size_t across = (w + chunk_columns_ - 1) / chunk_columns_;
-    write_chunks(
-        dset_.get(), chunks * across, rank,
-        [&](std::size_t k) {
-          const std::size_t i = k / across, first = (k % across) * chunk_columns_;
-          if (across == 1)
-            return filter_chunk(bytes + i * chunk_rows_ * w * sizeof(T), chunk_rows_, chunk_rows_,
-                                w * sizeof(T), sizeof(T), level_, kAppendStrategy);
-          const std::size_t columns = std::min(chunk_columns_, w - first);
-          return filter_chunk(bytes + (i * w + first) * sizeof(T), columns, chunk_columns_,
-                              sizeof(T), sizeof(T), level_, kAppendStrategy);
-        },
-        [&](std::size_t k, hsize_t* offset) {
-          offset[0] = rows_ + (k / across) * chunk_rows_;
-          if (rank == 2) offset[1] = (k % across) * chunk_columns_;
-        },
-        "append rows");
-    rows_ += chunks * chunk_rows_;
-    rows += chunks * chunk_rows_ * w;
-    count -= chunks * chunk_rows_;
-    if (count == 0) return;
+    const std::size_t across = (w + chunk_columns - 1) / chunk_columns;
+    for (std::size_t k = 0; k < chunks * across; ++k) {
+      const std::size_t i = k / across, first = (k % across) * chunk_columns;
+      if (across == 1) {
+        out.add(dset, rows_ + i * chunk_rows, 0, [=] {
+          return filter_chunk(bytes + i * chunk_rows * w * sizeof(T), chunk_rows, chunk_rows,
+                              w * sizeof(T), sizeof(T), level, kAppendStrategy);
+        });
+      } else {
+        const std::size_t columns = std::min(chunk_columns, w - first);
+        out.add(dset, rows_ + i * chunk_rows, first, [=] {
+          return filter_chunk(bytes + (i * w + first) * sizeof(T), columns, chunk_columns,
+                              sizeof(T), sizeof(T), level, kAppendStrategy);
+        });
+      }
+    }
+    rows_ += chunks * chunk_rows;
+    rows += chunks * chunk_rows * w;
+    count -= chunks * chunk_rows;
   }
   // The last rows of a run, starting a chunk of one row's width: filtered here too, padded with
   // zeros, which HDF5's pipeline would have cost more than all else a small run writes.
-  if (level_ > 0 && rows_ % chunk_rows_ == 0 && w <= chunk_columns_) {
-    const auto chunk = filter_chunk(reinterpret_cast<const unsigned char*>(rows), count,
-                                    chunk_rows_, w * sizeof(T), sizeof(T), level_, kAppendStrategy);
-    const hsize_t offset[2] = {rows_, 0};
-    check_status(H5Dwrite_chunk(dset_.get(), H5P_DEFAULT, 0, offset, chunk.size(), chunk.data()),
-                 "append rows");
+  if (count > 0 && level > 0 && rows_ % chunk_rows == 0 && w <= chunk_columns) {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(rows);
+    out.add(dset, rows_, 0, [=] {
+      return filter_chunk(bytes, count, chunk_rows, w * sizeof(T), sizeof(T), level,
+                          kAppendStrategy);
+    });
     rows_ += count;
-    return;
+    count = 0;
   }
+  if (!batch) own.write("append rows");
+  if (count == 0) return;
   Handle file_space(check(H5Dget_space(dset_.get()), "get a dataspace"));
   hsize_t start[2] = {rows_, 0};
   hsize_t extent[2] = {count, width_};

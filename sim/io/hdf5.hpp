@@ -3,6 +3,8 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -91,6 +93,36 @@ void write_strings(hid_t parent, const std::string& name, const std::vector<std:
 void write_scalar_string(hid_t parent, const std::string& name, const std::string& value,
                          const std::string& units, const std::string& description);
 
+// Chunks of several datasets, filtered in parallel and written in the order they were added. The
+// last rows of a run are a chunk or two in each of a dozen datasets: filtered one dataset after
+// another they kept one thread busy while the others waited. Whatever a chunk is made from must
+// stay as it is until write(); keep() holds it until then.
+class ChunkBatch {
+ public:
+  using Filter = std::function<std::vector<unsigned char>()>;
+  void add(hid_t dset, hsize_t row, hsize_t column, Filter filter) {
+    chunks_.push_back({dset, {row, column}, std::move(filter)});
+  }
+  template <class T>
+  const std::vector<T>& keep(std::vector<T>&& values) {
+    auto held = std::make_shared<const std::vector<T>>(std::move(values));
+    const std::vector<T>& ref = *held;
+    kept_.push_back(std::move(held));
+    return ref;
+  }
+  // Throws RunError naming `what` if HDF5 refuses a chunk; empties the batch either way.
+  void write(const std::string& what);
+
+ private:
+  struct Chunk {
+    hid_t dset;
+    hsize_t offset[2];
+    Filter filter;
+  };
+  std::vector<Chunk> chunks_;
+  std::vector<std::shared_ptr<const void>> kept_;
+};
+
 // A dataset that grows along its first dimension as a run goes: rows of `width` values (width 0
 // means a 1-D dataset), chunked and compressed, never held whole in memory. Rows wait in memory
 // until they fill a chunk, as one HDF5 write a step cost more than the steps of fast rules;
@@ -101,16 +133,17 @@ class AppendableDataset {
   AppendableDataset() = default;
   AppendableDataset(hid_t parent, const std::string& name, std::size_t width,
                     const std::string& units, const std::string& description, const Layout& layout);
-  void append(const T* rows, std::size_t count);
+  // With a batch, the chunks these rows complete are filtered and written with the batch's.
+  void append(const T* rows, std::size_t count, ChunkBatch* batch = nullptr);
   void append(const std::vector<T>& rows) {
     append(rows.data(), rows.size() / std::max<std::size_t>(width_, 1));
   }
-  void flush();
+  void flush(ChunkBatch* batch = nullptr);
   hid_t id() const { return dset_.get(); }
   std::size_t rows() const { return rows_ + pending_.size() / std::max<std::size_t>(width_, 1); }
 
  private:
-  void write(const T* rows, std::size_t count);
+  void write(const T* rows, std::size_t count, ChunkBatch* batch);
 
   Handle dset_;
   std::size_t width_ = 0;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -17,6 +18,11 @@ RunFileWriter::RunFileWriter(std::string path, const scenario::Scenario& scenari
     : path_(std::move(path)), scenario_(scenario), write_events_(scenario.output.events) {
   h5::quiet_errors();
   layout_.compression = scenario.output.compression;
+  // A run's last chunk of each such dataset is padded to its full length and filtered at the
+  // end, on one thread per chunk: 1024 rows of 64 solutions' adopters for a run of 101 states
+  // were half the time its file took to close.
+  per_state_ = layout_;
+  per_state_.chunk_rows = static_cast<std::size_t>(std::clamp(scenario.time.steps, 0, 4095)) + 1;
   partial_ = path_ + ".partial-" + std::to_string(::getpid());
   const hid_t f = H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (f < 0)
@@ -92,10 +98,10 @@ void RunFileWriter::write_header(const Meta& meta) {
   time_ = h5::AppendableDataset<double>(series.get(), "time", 0, scenario_.time.unit,
                                         "Model time of each state: row 0 is the initial state, "
                                         "row k the state after k steps",
-                                        layout_);
+                                        per_state_);
   adopters_ = h5::AppendableDataset<std::int32_t>(
       series.get(), "adopters", scenario_.solutions.size(), "cities",
-      "Cities with each solution adopted in each state [state, solution]", layout_);
+      "Cities with each solution adopted in each state [state, solution]", per_state_);
 
   if (write_events_) {
     Handle eg = h5::create_group(root, "events");
@@ -261,14 +267,17 @@ void RunFileWriter::append_events(const std::vector<model::Event>& events) {
   if (pending_.size() >= 65536) flush_events();
 }
 
-void RunFileWriter::flush_events() {
+void RunFileWriter::flush_events(h5::ChunkBatch* batch) {
   if (pending_.empty()) return;
+  // The columns' chunks are filtered together: eight columns, each a chunk or two at a run's end.
+  h5::ChunkBatch own;
+  h5::ChunkBatch& out = batch ? *batch : own;
   const std::size_t n = pending_.size();
   std::vector<std::int32_t> col(n);
   std::vector<std::int8_t> kind(n);
   auto put = [&](h5::AppendableDataset<std::int32_t>& d, auto field) {
     for (std::size_t i = 0; i < n; ++i) col[i] = field(pending_[i]);
-    d.append(col.data(), n);
+    d.append(col.data(), n, &out);
   };
   put(ev_step_, [](const model::Event& e) { return e.step; });
   put(ev_city_, [](const model::Event& e) { return e.city; });
@@ -277,16 +286,17 @@ void RunFileWriter::flush_events() {
   put(ev_layer_, [](const model::Event& e) { return e.layer; });
   put(ev_variant_, [](const model::Event& e) { return e.variant; });
   for (std::size_t i = 0; i < n; ++i) kind[i] = static_cast<std::int8_t>(pending_[i].kind);
-  ev_kind_.append(kind.data(), n);
+  ev_kind_.append(kind.data(), n, &out);
   for (std::size_t i = 0; i < n; ++i) kind[i] = static_cast<std::int8_t>(pending_[i].mechanism);
-  ev_mechanism_.append(kind.data(), n);
+  ev_mechanism_.append(kind.data(), n, &out);
   pending_.clear();
+  if (!batch) own.write("append rows");
 }
 
 int RunFileWriter::add_series(const std::string& name, std::size_t width, const std::string& units,
                               const std::string& description) {
   h5::Handle series(h5::check(H5Gopen2(file_.get(), "/series", H5P_DEFAULT), "open group /series"));
-  extra_series_.emplace_back(series.get(), name, width, units, description, layout_);
+  extra_series_.emplace_back(series.get(), name, width, units, description, per_state_);
   return static_cast<int>(extra_series_.size()) - 1;
 }
 
@@ -305,10 +315,10 @@ int RunFileWriter::add_snapshot(const std::string& name, std::size_t width,
   if (!snapshot_group_.valid()) {
     snapshot_group_ = h5::create_group(file_.get(), "snapshots");
     snapshot_step_ = h5::AppendableDataset<std::int32_t>(
-        snapshot_group_.get(), "step", 0, "steps", "State index of each snapshot row", layout_);
+        snapshot_group_.get(), "step", 0, "steps", "State index of each snapshot row", per_state_);
   }
   snapshots_.emplace_back(snapshot_group_.get(), name, std::max<std::size_t>(width, 1), units,
-                          description, layout_);
+                          description, per_state_);
   return static_cast<int>(snapshots_.size()) - 1;
 }
 
@@ -409,13 +419,15 @@ void RunFileWriter::write_column(const std::string& path, const std::vector<doub
 }
 
 void RunFileWriter::finish(double wall_seconds, bool complete) {
-  if (write_events_) flush_events();
-  // The datasets close_datasets() closes, their last rows written first.
-  auto flush = [](auto&... datasets) { (datasets.flush(), ...); };
+  // The datasets close_datasets() closes, their last rows written first, all filtered together.
+  h5::ChunkBatch last;
+  if (write_events_) flush_events(&last);
+  auto flush = [&](auto&... datasets) { (datasets.flush(&last), ...); };
   flush(time_, adopters_, ev_step_, ev_city_, ev_solution_, ev_kind_, ev_source_, ev_layer_,
         ev_mechanism_, ev_variant_, snapshot_step_);
-  for (auto& d : extra_series_) d.flush();
-  for (auto& d : snapshots_) d.flush();
+  for (auto& d : extra_series_) d.flush(&last);
+  for (auto& d : snapshots_) d.flush(&last);
+  last.write("append rows");
   const hid_t root = file_.get();
   h5::set_attribute<std::int32_t>(root, "steps_done", steps_written_);
   if (volatile_metadata_) h5::set_attribute<double>(root, "wall_seconds", wall_seconds);

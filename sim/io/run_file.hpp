@@ -82,13 +82,14 @@ class RunFileWriter {
   const std::string& partial_path() const { return partial_; }
 
  private:
-  void flush_events();
+  void flush_events(h5::ChunkBatch* batch = nullptr);
   void close_datasets();
 
   std::string path_;
   std::string partial_;
   const scenario::Scenario& scenario_;
   h5::Layout layout_;
+  h5::Layout per_state_;  // datasets of a row per state or snapshot: no chunk longer than the run
   bool write_events_;
   h5::Handle file_;
   h5::AppendableDataset<double> time_;
