@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 #include <vector>
@@ -700,4 +701,29 @@ TEST_CASE("citynet params text and the markdown reference list every parameter",
   CHECK(contains(text, "one of synthetic, csv"));
   CHECK(contains(text, "1 .. 100000000"));
   CHECK(contains(text, "> 0"));
+}
+
+TEST_CASE("The resolved YAML is the text yaml-cpp's emitter wrote", "[unit]") {
+  // Run files keep this text and sweeps fingerprint it: it must not change with the code that
+  // writes it. The .resolved.yaml files are what yaml-cpp's YAML::Emitter wrote for each input.
+  const std::filesystem::path dir =
+      std::filesystem::path(CITYNET_SOURCE_DIR) / "tests" / "data" / "resolved";
+  auto text = [](const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    REQUIRE(in);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  auto golden = [&](const std::string& name, const std::string& resolved) {
+    CHECK(resolved == text(dir / (name + ".resolved.yaml")));
+  };
+  SECTION("default scenario") {
+    golden("default", load_default_scenario().resolved_yaml);
+  }
+  for (const char* name : {"awkward", "many_solutions"}) {
+    DYNAMIC_SECTION(name) {
+      const Scenario sc = load_scenario_text(text(dir / (std::string(name) + ".yaml")),
+                                             std::string(name) + ".yaml", "/golden/scenarios");
+      golden(name, sc.resolved_yaml);
+    }
+  }
 }
