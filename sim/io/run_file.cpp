@@ -12,6 +12,9 @@
 
 namespace citynet::io {
 
+// Events are held until there are this many, then written in chunks filtered in parallel.
+constexpr std::size_t kEventsHeld = 65536;
+
 using h5::Handle;
 
 RunFileWriter::RunFileWriter(std::string path, const scenario::Scenario& scenario)
@@ -23,6 +26,8 @@ RunFileWriter::RunFileWriter(std::string path, const scenario::Scenario& scenari
   // were half the time its file took to close.
   per_state_ = layout_;
   per_state_.chunk_rows = static_cast<std::size_t>(std::clamp(scenario.time.steps, 0, 4095)) + 1;
+  // Reserved, not touched: a run's events fill it page by page, without copies as it grows.
+  if (write_events_) pending_.reserve(kEventsHeld);
   partial_ = path_ + ".partial-" + std::to_string(::getpid());
   const hid_t f = H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (f < 0)
@@ -264,7 +269,7 @@ void RunFileWriter::append_events(const std::vector<model::Event>& events) {
     out.put(events);
   }
   pending_.insert(pending_.end(), events.begin(), events.end());
-  if (pending_.size() >= 65536) flush_events();
+  if (pending_.size() >= kEventsHeld) flush_events();
 }
 
 void RunFileWriter::flush_events(h5::ChunkBatch* batch) {
