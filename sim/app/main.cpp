@@ -290,6 +290,9 @@ int cmd_run(const std::vector<std::string>& args) {
     std::printf("  %-10s %9.4f s\n", "whole run", r.wall_seconds);
     const double steps_per_s = r.step_seconds > 0 ? r.steps / r.step_seconds : 0.0;
     std::printf("  %.0f steps/s, %.3g city-steps/s\n", steps_per_s, steps_per_s * r.cities);
+    if (r.states_deferred > 0)
+      std::printf("  %d states kept in memory while the cities and ties were written\n",
+                  r.states_deferred);
     std::int64_t ties = 0;
     for (auto t : r.layer_ties) ties += t;
     const double slots = static_cast<double>(r.cities) * static_cast<double>(r.solutions.size());

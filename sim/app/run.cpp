@@ -47,14 +47,16 @@ namespace {
 class BackgroundStart {
  public:
   BackgroundStart(const std::string& path, const scenario::Scenario& scenario,
-                  const io::RunFileWriter::Meta& meta) {
+                  const io::RunFileWriter::Meta& meta, std::function<void()> before_stage)
+      : before_stage_(std::move(before_stage)) {
     check_directory(path);
+    writer_ = std::make_unique<io::RunFileWriter>(path, scenario, io::RunFileWriter::Unopened{});
     const auto threads =
         tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
     if (threads < static_cast<std::size_t>(tbb::info::default_concurrency()))
       thread_ = std::thread([this] { serve(); });
-    submit([this, path, &scenario, meta] {
-      writer_ = std::make_unique<io::RunFileWriter>(path, scenario);
+    submit([this, meta] {
+      writer_->open();
       opened_ = true;
       writer_->write_header(meta);
     });
@@ -69,8 +71,23 @@ class BackgroundStart {
   void write_cities(const model::CityTable& cities) {
     submit([this, &cities] { writer_->write_cities(cities); });
   }
+  // The last stage: the writer's own thread ends when it is done. Told only at take(), a thread
+  // asleep since its last stage had to be woken to end, ~2 ms on these machines.
   void write_network(const net::Network& network) {
     submit([this, &network] { writer_->write_network(network); });
+    std::lock_guard lock(mutex_);
+    ending_ = true;
+  }
+  // Whether every stage submitted is done, without waiting.
+  bool done() {
+    std::lock_guard lock(mutex_);
+    return stages_.empty() && !draining_;
+  }
+  // The writer, for the caller's thread to defer() while the stages run: its deferred state and
+  // what the stages write are apart (io::RunFileWriter::defer).
+  io::RunFileWriter& deferred_writer() {
+    writer_->defer();
+    return *writer_;
   }
   // The writer, once every stage is done. An error of creating the file is rethrown as it is,
   // one of writing to it through `writing`, as for what the caller writes.
@@ -136,6 +153,7 @@ class BackgroundStart {
     if (error_) return;
     io::h5::quiet_errors();
     try {
+      if (before_stage_) before_stage_();
       stage();
     } catch (...) {
       error_ = std::current_exception();
@@ -155,6 +173,7 @@ class BackgroundStart {
       std::lock_guard lock(mutex_);  // the stages' writes, as ThreadSanitizer sees them too
     }
   }
+  std::function<void()> before_stage_;
   std::mutex mutex_;
   std::condition_variable posted_;
   std::deque<std::function<void()>> stages_;
@@ -181,7 +200,8 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
   if (!options.output.empty())
     opening.emplace(options.output, scenario,
                     io::RunFileWriter::Meta{scenario.seed, options.run_index, options.threads,
-                                            options.volatile_metadata});
+                                            options.volatile_metadata},
+                    options.before_writer_stage);
   cities = model::load_cities(scenario, key);
   if (opening) opening->write_cities(cities);
   network = net::build_network(scenario, cities, key);
@@ -217,11 +237,25 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
                      " (is the disk full?); no file was left under that name");
     }
   };
+  // `out` is where the run's rows go: the writer once taken, or before that the writer deferred
+  // (the loop does not wait for the cities and ties to be written, on a small run as long as the
+  // setup's last stage).
   std::unique_ptr<io::RunFileWriter> writer;
+  io::RunFileWriter* out = nullptr;
+  auto take = [&] {
+    writer = opening->take(writing);
+    writing([&] { writer->resume(); });
+    out = writer.get();
+  };
   if (opening) {
     PhaseTimers::Scope t(timers, phase_write);
-    writer = opening->take(writing);
-    writing([&] { engine.declare_output(*writer); });
+    const bool may_defer =
+        options.defer_limit_bytes > 0 && options.checkpoint_every == 0 && !options.resume;
+    if (may_defer && !opening->done())
+      out = &opening->deferred_writer();
+    else
+      take();
+    writing([&] { engine.declare_output(*out); });
   }
   const auto t_loop = clock::now();
 
@@ -233,13 +267,17 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
       result.time.push_back(engine.time());
       result.adopters.push_back(engine.adopters());
     }
-    if (writer) {
+    if (out) {
       PhaseTimers::Scope t(timers, phase_write);
       writing([&] {
-        writer->append_events(events);
-        writer->append_state(engine.time(), engine.adopters());
-        engine.write_state(*writer);
+        out->append_events(events);
+        out->append_state(engine.time(), engine.adopters());
+        engine.write_state(*out);
       });
+      if (out->deferred()) {
+        ++result.states_deferred;
+        if (opening->done() || out->deferred_bytes() > options.defer_limit_bytes) take();
+      }
     }
   };
 
@@ -307,6 +345,10 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
   if (!options.keep_series) {
     result.time.push_back(engine.time());
     result.adopters.push_back(engine.adopters());
+  }
+  if (out && out->deferred()) {
+    PhaseTimers::Scope t(timers, phase_write);
+    take();
   }
   if (options.on_finish) options.on_finish(cities, network, engine);
   const auto t2 = clock::now();

@@ -43,6 +43,12 @@ struct RunOptions {
   std::function<void(model::Model&)> edit_model;
   // Called after the last step with the model, for measurements beyond the run result.
   std::function<void(const model::CityTable&, const net::Network&, const model::Model&)> on_finish;
+  // The loop starts while the file's cities and ties are still being written, its rows kept in
+  // memory until they are, up to this many bytes (0: the loop waits for them). Not with
+  // checkpoints.
+  std::size_t defer_limit_bytes = std::size_t{64} << 20;
+  // Called on the writer's thread before each of its stages; tests hold the writer back with it.
+  std::function<void()> before_writer_stage;
 };
 
 struct PhaseTime {
@@ -71,6 +77,8 @@ struct RunResult {
   std::int64_t city_bytes = 0;
   bool interrupted = false;  // stopped early by RunOptions::stop
   Step steps_done = 0;
+  // States recorded before the file's tables were written, kept in memory until they were.
+  Step states_deferred = 0;
 
   const std::vector<std::int32_t>& final_adopters() const { return adopters.back(); }
 };

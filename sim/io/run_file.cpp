@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <stdexcept>
 
 #include "citynet/version.hpp"
 #include "core/error.hpp"
@@ -18,8 +19,12 @@ constexpr std::size_t kEventsHeld = 65536;
 using h5::Handle;
 
 RunFileWriter::RunFileWriter(std::string path, const scenario::Scenario& scenario)
+    : RunFileWriter(std::move(path), scenario, Unopened{}) {
+  open();
+}
+
+RunFileWriter::RunFileWriter(std::string path, const scenario::Scenario& scenario, Unopened)
     : path_(std::move(path)), scenario_(scenario), write_events_(scenario.output.events) {
-  h5::quiet_errors();
   layout_.compression = scenario.output.compression;
   // A run's last chunk of each such dataset is padded to its full length and filtered at the
   // end, on one thread per chunk: 1024 rows of 64 solutions' adopters for a run of 101 states
@@ -29,6 +34,12 @@ RunFileWriter::RunFileWriter(std::string path, const scenario::Scenario& scenari
   // Reserved, not touched: a run's events fill it page by page, without copies as it grows.
   if (write_events_) pending_.reserve(kEventsHeld);
   partial_ = path_ + ".partial-" + std::to_string(::getpid());
+}
+
+// No HDF5 call before this one, which may run on another thread than the constructor: the
+// constructing thread does not wait for the library to start.
+void RunFileWriter::open() {
+  h5::quiet_errors();
   const hid_t f = H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (f < 0)
     throw RunError("cannot create the output file " + partial_ +
@@ -249,12 +260,34 @@ void RunFileWriter::replay_journal(std::istream& journal, std::uint64_t end,
   journal_ = keep;
 }
 
+void RunFileWriter::defer() {
+  if (journal_) throw std::logic_error("a writer with a checkpoint journal cannot defer");
+  deferred_ = true;
+}
+
+void RunFileWriter::resume() {
+  if (!deferred_) return;
+  deferred_ = false;
+  for (const auto& d : declared_) {
+    if (d.snapshot)
+      create_snapshot(d.name, d.width, d.units, d.description);
+    else
+      create_series(d.name, d.width, d.units, d.description);
+  }
+  declared_.clear();
+  const auto end = static_cast<std::uint64_t>(kept_.tellp());
+  kept_.seekg(0);
+  replay_journal(kept_, end, "the rows kept while the file was being opened");
+  kept_ = std::stringstream();
+}
+
 void RunFileWriter::append_state(double time, const std::vector<std::int32_t>& adopters) {
-  if (journal_) {
-    BinaryOut out(*journal_);
+  if (std::ostream* log = deferred_ ? &kept_ : journal_) {
+    BinaryOut out(*log);
     out.put(std::uint8_t{kJournalState});
     out.put(time);
     out.put(adopters);
+    if (deferred_) return;
   }
   time_.append(&time, 1);
   adopters_.append(adopters.data(), 1);
@@ -263,10 +296,11 @@ void RunFileWriter::append_state(double time, const std::vector<std::int32_t>& a
 
 void RunFileWriter::append_events(const std::vector<model::Event>& events) {
   if (!write_events_) return;
-  if (journal_) {
-    BinaryOut out(*journal_);
+  if (std::ostream* log = deferred_ ? &kept_ : journal_) {
+    BinaryOut out(*log);
     out.put(std::uint8_t{kJournalEvents});
     out.put(events);
+    if (deferred_) return;
   }
   pending_.insert(pending_.end(), events.begin(), events.end());
   if (pending_.size() >= kEventsHeld) flush_events();
@@ -298,25 +332,49 @@ void RunFileWriter::flush_events(h5::ChunkBatch* batch) {
   if (!batch) own.write("append rows");
 }
 
+// Numbered in the order declared, deferred or not: resume() creates them in that order.
+int RunFileWriter::declare(bool snapshot, const std::string& name, std::size_t width,
+                           const std::string& units, const std::string& description) {
+  int& declared = snapshot ? snapshots_declared_ : series_declared_;
+  if (deferred_) {
+    declared_.push_back({snapshot, name, width, units, description});
+    return declared++;
+  }
+  ++declared;
+  return snapshot ? create_snapshot(name, width, units, description)
+                  : create_series(name, width, units, description);
+}
+
 int RunFileWriter::add_series(const std::string& name, std::size_t width, const std::string& units,
                               const std::string& description) {
+  return declare(false, name, width, units, description);
+}
+
+int RunFileWriter::create_series(const std::string& name, std::size_t width,
+                                 const std::string& units, const std::string& description) {
   h5::Handle series(h5::check(H5Gopen2(file_.get(), "/series", H5P_DEFAULT), "open group /series"));
   extra_series_.emplace_back(series.get(), name, width, units, description, per_state_);
   return static_cast<int>(extra_series_.size()) - 1;
 }
 
 void RunFileWriter::append_series(int id, const std::vector<double>& row) {
-  if (journal_) {
-    BinaryOut out(*journal_);
+  if (std::ostream* log = deferred_ ? &kept_ : journal_) {
+    BinaryOut out(*log);
     out.put(std::uint8_t{kJournalSeries});
     out.put(static_cast<std::int32_t>(id));
     out.put(row);
+    if (deferred_) return;
   }
   extra_series_.at(static_cast<std::size_t>(id)).append(row.data(), 1);
 }
 
 int RunFileWriter::add_snapshot(const std::string& name, std::size_t width,
                                 const std::string& units, const std::string& description) {
+  return declare(true, name, width, units, description);
+}
+
+int RunFileWriter::create_snapshot(const std::string& name, std::size_t width,
+                                   const std::string& units, const std::string& description) {
   if (!snapshot_group_.valid()) {
     snapshot_group_ = h5::create_group(file_.get(), "snapshots");
     snapshot_step_ = h5::AppendableDataset<std::int32_t>(
@@ -328,11 +386,12 @@ int RunFileWriter::add_snapshot(const std::string& name, std::size_t width,
 }
 
 void RunFileWriter::append_snapshot(int id, const std::vector<float>& row) {
-  if (journal_) {
-    BinaryOut out(*journal_);
+  if (std::ostream* log = deferred_ ? &kept_ : journal_) {
+    BinaryOut out(*log);
     out.put(std::uint8_t{kJournalSnapshot});
     out.put(static_cast<std::int32_t>(id));
     out.put(row);
+    if (deferred_) return;
   }
   auto& d = snapshots_.at(static_cast<std::size_t>(id));
   if (row.empty()) {
@@ -344,10 +403,11 @@ void RunFileWriter::append_snapshot(int id, const std::vector<float>& row) {
 }
 
 void RunFileWriter::mark_snapshot(Step step) {
-  if (journal_) {
-    BinaryOut out(*journal_);
+  if (std::ostream* log = deferred_ ? &kept_ : journal_) {
+    BinaryOut out(*log);
     out.put(std::uint8_t{kJournalMark});
     out.put(step);
+    if (deferred_) return;
   }
   snapshot_step_.append(&step, 1);
 }

@@ -4,6 +4,7 @@
 #include <istream>
 #include <memory>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ inline constexpr const char* kRngScheme =
 class RunFileWriter {
  public:
   RunFileWriter(std::string path, const scenario::Scenario& scenario);
+  // A writer whose file open() creates later, possibly on another thread.
+  struct Unopened {};
+  RunFileWriter(std::string path, const scenario::Scenario& scenario, Unopened);
+  void open();
   ~RunFileWriter();
   RunFileWriter(const RunFileWriter&) = delete;
   RunFileWriter& operator=(const RunFileWriter&) = delete;
@@ -72,6 +77,17 @@ class RunFileWriter {
   // (its series then end at the last step done, recorded in steps_done).
   void finish(double wall_seconds, bool complete = true);
 
+  // Deferred: until resume(), appended rows are kept in memory and series and snapshots declared
+  // are only numbered, so that no HDF5 call is made and the writer's other members are not
+  // touched. The run's loop can then start while another thread still writes the cities and the
+  // ties (write_header, write_cities, write_network). resume(), once they are written, creates
+  // what was declared and replays the rows in their order: the file is the same bytes as
+  // without deferring. Not with a checkpoint journal.
+  void defer();
+  void resume();
+  bool deferred() const { return deferred_; }
+  std::size_t deferred_bytes() { return deferred_ ? static_cast<std::size_t>(kept_.tellp()) : 0; }
+
   // Checkpointing: every append below is also recorded in `journal`, so that a resumed run can
   // replay the output it had written and go on to a file identical to an uninterrupted run's.
   void set_journal(std::ostream* journal) { journal_ = journal; }
@@ -84,6 +100,12 @@ class RunFileWriter {
  private:
   void flush_events(h5::ChunkBatch* batch = nullptr);
   void close_datasets();
+  int declare(bool snapshot, const std::string& name, std::size_t width, const std::string& units,
+              const std::string& description);
+  int create_series(const std::string& name, std::size_t width, const std::string& units,
+                    const std::string& description);
+  int create_snapshot(const std::string& name, std::size_t width, const std::string& units,
+                      const std::string& description);
 
   std::string path_;
   std::string partial_;
@@ -106,6 +128,17 @@ class RunFileWriter {
   bool finished_ = false;
   bool volatile_metadata_ = true;
   std::ostream* journal_ = nullptr;
+  // Deferred writing (defer()): the rows kept, in the journal's records, and what was declared.
+  struct Declared {
+    bool snapshot;
+    std::string name;
+    std::size_t width;
+    std::string units, description;
+  };
+  bool deferred_ = false;
+  std::stringstream kept_;
+  std::vector<Declared> declared_;
+  int series_declared_ = 0, snapshots_declared_ = 0;
 };
 
 // What `citynet info` shows. Throws InputError (exit 2) for a file that is missing, not HDF5, not
