@@ -727,7 +727,7 @@ AppendableDataset<T>::AppendableDataset(hid_t parent, const std::string& name, s
   hsize_t maxdims[2] = {H5S_UNLIMITED, width};
   // Rows wider than 64k values (snapshots of every tie's weight) are split into chunks of 64k
   // columns, so that one row's chunks compress in parallel and none grows with the network.
-  hsize_t chunk[2] = {layout.chunk_rows ? layout.chunk_rows : 4096,
+  hsize_t chunk[2] = {layout.chunk_rows ? layout.chunk_rows : kAppendChunkRows,
                       std::clamp<hsize_t>(width, 1, kMaxChunkColumns)};
   if (width > 0) chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(chunk[0], 65536 / width));
   Handle space(check(H5Screate_simple(rank, dims, maxdims), "create a dataspace"));
@@ -746,8 +746,9 @@ AppendableDataset<T>::AppendableDataset(hid_t parent, const std::string& name, s
 }
 
 void ChunkBatch::write(const std::string& what) {
-  std::vector<Chunk> chunks = std::move(chunks_);
-  chunks_.clear();
+  // Taken out first, so that the batch is empty after a failed write too.
+  const std::vector<Chunk> chunks = std::exchange(chunks_, {});
+  const auto kept = std::exchange(kept_, {});
   // HDF5 reads as many coordinates as the dataset has dimensions.
   write_chunks(
       chunks.size(), 2, [&](std::size_t k) { return chunks[k].filter(); },
@@ -757,7 +758,6 @@ void ChunkBatch::write(const std::string& what) {
         return chunks[k].dset;
       },
       what);
-  kept_.clear();
 }
 
 template <class T>

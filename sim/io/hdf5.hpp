@@ -71,8 +71,9 @@ hid_t native_type();
 // ones, and no object modification times so identical runs give identical bytes.
 struct Layout {
   int compression = 1;
-  std::size_t chunk_rows = 0;  // 0: contiguous
+  std::size_t chunk_rows = 0;  // rows per chunk of an AppendableDataset; 0: kAppendChunkRows
 };
+inline constexpr std::size_t kAppendChunkRows = 4096;
 
 void set_string_attribute(hid_t obj, const std::string& name, const std::string& value);
 void set_string_array_attribute(hid_t obj, const std::string& name,

@@ -30,7 +30,8 @@ RunFileWriter::RunFileWriter(std::string path, const scenario::Scenario& scenari
   // end, on one thread per chunk: 1024 rows of 64 solutions' adopters for a run of 101 states
   // were half the time its file took to close.
   per_state_ = layout_;
-  per_state_.chunk_rows = static_cast<std::size_t>(std::clamp(scenario.time.steps, 0, 4095)) + 1;
+  per_state_.chunk_rows = std::min(static_cast<std::size_t>(std::max(scenario.time.steps, 0)) + 1,
+                                   h5::kAppendChunkRows);
   // Reserved, not touched: a run's events fill it page by page, without copies as it grows.
   if (write_events_) pending_.reserve(kEventsHeld);
   partial_ = path_ + ".partial-" + std::to_string(::getpid());
@@ -282,7 +283,7 @@ void RunFileWriter::resume() {
 }
 
 void RunFileWriter::append_state(double time, const std::vector<std::int32_t>& adopters) {
-  if (std::ostream* log = deferred_ ? &kept_ : journal_) {
+  if (std::ostream* log = record_to()) {
     BinaryOut out(*log);
     out.put(std::uint8_t{kJournalState});
     out.put(time);
@@ -296,7 +297,7 @@ void RunFileWriter::append_state(double time, const std::vector<std::int32_t>& a
 
 void RunFileWriter::append_events(const std::vector<model::Event>& events) {
   if (!write_events_) return;
-  if (std::ostream* log = deferred_ ? &kept_ : journal_) {
+  if (std::ostream* log = record_to()) {
     BinaryOut out(*log);
     out.put(std::uint8_t{kJournalEvents});
     out.put(events);
@@ -335,14 +336,15 @@ void RunFileWriter::flush_events(h5::ChunkBatch* batch) {
 // Numbered in the order declared, deferred or not: resume() creates them in that order.
 int RunFileWriter::declare(bool snapshot, const std::string& name, std::size_t width,
                            const std::string& units, const std::string& description) {
-  int& declared = snapshot ? snapshots_declared_ : series_declared_;
-  if (deferred_) {
-    declared_.push_back({snapshot, name, width, units, description});
-    return declared++;
-  }
-  ++declared;
-  return snapshot ? create_snapshot(name, width, units, description)
-                  : create_series(name, width, units, description);
+  if (!deferred_)
+    return snapshot ? create_snapshot(name, width, units, description)
+                    : create_series(name, width, units, description);
+  // The number it will have: those made before deferring, then those declared since.
+  const auto made = snapshot ? snapshots_.size() : extra_series_.size();
+  const auto waiting = std::count_if(declared_.begin(), declared_.end(),
+                                     [&](const Declared& d) { return d.snapshot == snapshot; });
+  declared_.push_back({snapshot, name, width, units, description});
+  return static_cast<int>(made) + static_cast<int>(waiting);
 }
 
 int RunFileWriter::add_series(const std::string& name, std::size_t width, const std::string& units,
@@ -358,7 +360,7 @@ int RunFileWriter::create_series(const std::string& name, std::size_t width,
 }
 
 void RunFileWriter::append_series(int id, const std::vector<double>& row) {
-  if (std::ostream* log = deferred_ ? &kept_ : journal_) {
+  if (std::ostream* log = record_to()) {
     BinaryOut out(*log);
     out.put(std::uint8_t{kJournalSeries});
     out.put(static_cast<std::int32_t>(id));
@@ -386,7 +388,7 @@ int RunFileWriter::create_snapshot(const std::string& name, std::size_t width,
 }
 
 void RunFileWriter::append_snapshot(int id, const std::vector<float>& row) {
-  if (std::ostream* log = deferred_ ? &kept_ : journal_) {
+  if (std::ostream* log = record_to()) {
     BinaryOut out(*log);
     out.put(std::uint8_t{kJournalSnapshot});
     out.put(static_cast<std::int32_t>(id));
@@ -403,7 +405,7 @@ void RunFileWriter::append_snapshot(int id, const std::vector<float>& row) {
 }
 
 void RunFileWriter::mark_snapshot(Step step) {
-  if (std::ostream* log = deferred_ ? &kept_ : journal_) {
+  if (std::ostream* log = record_to()) {
     BinaryOut out(*log);
     out.put(std::uint8_t{kJournalMark});
     out.put(step);

@@ -100,6 +100,8 @@ class RunFileWriter {
  private:
   void flush_events(h5::ChunkBatch* batch = nullptr);
   void close_datasets();
+  // Where an append is recorded: the rows kept while deferred, else the checkpoint journal if any.
+  std::ostream* record_to() { return deferred_ ? &kept_ : journal_; }
   int declare(bool snapshot, const std::string& name, std::size_t width, const std::string& units,
               const std::string& description);
   int create_series(const std::string& name, std::size_t width, const std::string& units,
@@ -138,7 +140,6 @@ class RunFileWriter {
   bool deferred_ = false;
   std::stringstream kept_;
   std::vector<Declared> declared_;
-  int series_declared_ = 0, snapshots_declared_ = 0;
 };
 
 // What `citynet info` shows. Throws InputError (exit 2) for a file that is missing, not HDF5, not

@@ -930,9 +930,9 @@ class ResolvedWriter {
           return;
         }
         out_ += '\n';
-        for (const auto& item : r.items) {
+        for (const bool flow = flow_items(s); const auto& item : r.items) {
           out_.append(static_cast<std::size_t>(indent + 2), ' ').append("- ");
-          if (flow_items(s)) {
+          if (flow) {
             out_ += '{';
             for (std::size_t i = 0; i < item.fields.size(); ++i) {
               if (i) out_ += ", ";
