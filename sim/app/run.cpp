@@ -71,12 +71,21 @@ class BackgroundStart {
   void write_cities(const model::CityTable& cities) {
     submit([this, &cities] { writer_->write_cities(cities); });
   }
-  // The last stage: the writer's own thread ends when it is done. Told only at take(), a thread
-  // asleep since its last stage had to be woken to end, ~2 ms on these machines.
   void write_network(const net::Network& network) {
     submit([this, &network] { writer_->write_network(network); });
-    std::lock_guard lock(mutex_);
-    ending_ = true;
+  }
+  void write_variants(std::vector<model::VariantRow> variants) {
+    submit([this, variants = std::move(variants)] { writer_->write_variants(variants); });
+  }
+  // No stage comes after those submitted: the writer's own thread ends when they are done. Told
+  // only at take(), a thread asleep since its last stage had to be woken to end, ~2 ms on these
+  // machines.
+  void end_stages() {
+    {
+      std::lock_guard lock(mutex_);
+      ending_ = true;
+    }
+    if (thread_.joinable()) posted_.notify_one();
   }
   // Whether every stage submitted is done, without waiting.
   bool done() {
@@ -210,6 +219,12 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
   const auto model = model::make_model(scenario, cities, network, key);
   model::Model& engine = *model;
   if (options.edit_model) options.edit_model(engine);
+  // Variants known from the start are written with the setup's tables, not at the close.
+  const bool variants_early = opening && engine.variants_fixed();
+  if (opening) {
+    if (variants_early) opening->write_variants(engine.variants());
+    opening->end_stages();
+  }
 
   RunResult result;
   result.cities = cities.size();
@@ -362,7 +377,7 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
       PhaseTimers::Scope t(timers, phase_write);
       writing([&] {
         engine.write_final(*writer);
-        writer->write_variants(engine.variants());
+        if (!variants_early) writer->write_variants(engine.variants());
         if (journal) {
           writer->set_journal(nullptr);
           journal.reset();

@@ -51,6 +51,8 @@ class Engine final : public Model {
   // needed.
   std::int64_t state_bytes() const override;
   std::vector<VariantRow> variants() const override { return variants_; }
+  // One base variant per solution: the classic rules do not adapt what they adopt.
+  bool variants_fixed() const override { return true; }
   void save_state(std::ostream& out) const override;
   void load_state(std::istream& in, const std::string& name) override;
 

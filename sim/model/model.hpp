@@ -56,6 +56,9 @@ class Model {
   virtual const std::vector<std::int32_t>& adopters() const = 0;
   virtual PhaseTimers& timers() = 0;
   virtual std::vector<VariantRow> variants() const = 0;
+  // Whether variants() stays as it is from construction on: its table can then be written while
+  // the run goes, not after it.
+  virtual bool variants_fixed() const { return false; }
   // Bytes of the state the model keeps per city and solution, for memory reports; 0 when the
   // model does not count them.
   virtual std::int64_t state_bytes() const { return 0; }

@@ -3,11 +3,15 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "app/run.hpp"
 #include "scenario/loader.hpp"
@@ -26,6 +30,20 @@ app::RunResult run_with_threads(const scenario::Scenario& sc, int threads) {
                             static_cast<std::size_t>(threads));
   app::RunOptions opt;
   opt.keep_events = true;
+  return app::run_scenario(sc, opt);
+}
+
+// A run of `sc` into `path` on `threads` threads, with no metadata that changes between runs;
+// `edit` sets what else the test needs.
+app::RunResult run_to_file(const scenario::Scenario& sc, const std::string& path, int threads,
+                           const std::function<void(app::RunOptions&)>& edit) {
+  tbb::global_control cap(tbb::global_control::max_allowed_parallelism,
+                          static_cast<std::size_t>(threads));
+  app::RunOptions opt;
+  opt.output = path;
+  opt.threads = threads;
+  opt.volatile_metadata = false;
+  edit(opt);
   return app::run_scenario(sc, opt);
 }
 
@@ -139,16 +157,12 @@ TEST_CASE("A run whose steps start before its file's tables are written gives th
   };
   auto run = [&](const std::string& name, int threads, std::size_t limit,
                  const std::function<void(app::RunOptions&)>& hold) {
-    tbb::global_control cap(tbb::global_control::max_allowed_parallelism,
-                            static_cast<std::size_t>(threads));
-    app::RunOptions opt;
-    opt.output = dir / (name + ".h5");
-    opt.threads = threads;
-    opt.volatile_metadata = false;
-    opt.defer_limit_bytes = limit;
-    if (hold) hold(opt);
-    const auto r = app::run_scenario(sc, opt);
-    return std::make_pair(r.states_deferred, testing::read_file(opt.output));
+    const std::string path = dir / (name + ".h5");
+    const auto r = run_to_file(sc, path, threads, [&](app::RunOptions& opt) {
+      opt.defer_limit_bytes = limit;
+      if (hold) hold(opt);
+    });
+    return std::make_pair(r.states_deferred, testing::read_file(path));
   };
   auto sleep_ms = [](int ms) {
     return [ms](app::RunOptions& o) {
@@ -194,5 +208,46 @@ TEST_CASE("A run whose steps start before its file's tables are written gives th
   for (int ms : {2, 30, 200}) {
     INFO(ms << " ms a stage");
     CHECK(run("late", 2, std::size_t{64} << 20, sleep_ms(ms)).second == waited);
+  }
+}
+
+TEST_CASE("A classic run's variants, written with its first tables, are the same for any timing",
+          "[determinism]") {
+  // The classic rules never adapt a design, so their variants table is written while the steps
+  // run: one base variant per solution, whether the writer is done before the first step, held
+  // until after the last, or on its own thread.
+  const auto sc = scenario::load_scenario_file(
+      testing::source_path("tests/data/determinism.yaml"),
+      {"cities.count=3000", "time.steps=20", "solutions[0].random_seeds=30"});
+  REQUIRE(sc.solutions.size() == 3);
+  TempDir dir;
+  auto run = [&](const std::string& name, int threads, int hold_ms) {
+    const std::string path = dir / (name + ".h5");
+    run_to_file(sc, path, threads, [hold_ms](app::RunOptions& opt) {
+      opt.before_writer_stage = [hold_ms] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(hold_ms));
+      };
+    });
+    return testing::read_all_datasets(path);
+  };
+  const auto first = run("quick", 2, 0);
+  auto ints = [](const std::string& bytes) {
+    std::vector<std::int32_t> v(bytes.size() / sizeof(std::int32_t));
+    std::memcpy(v.data(), bytes.data(), bytes.size());
+    return v;
+  };
+  CHECK(ints(first.at("/variants/id")) == std::vector<std::int32_t>{0, 1, 2});
+  CHECK(ints(first.at("/variants/solution")) == std::vector<std::int32_t>{0, 1, 2});
+  CHECK(ints(first.at("/variants/parent")) == std::vector<std::int32_t>{-1, -1, -1});
+  for (std::int32_t city : ints(first.at("/variants/creator"))) {
+    CHECK(city >= 0);  // each solution's first seed
+    CHECK(city < 3000);
+  }
+  CHECK(ints(first.at("/variants/step")) == std::vector<std::int32_t>{0, 0, 0});
+  for (const auto& [name, threads, hold] :
+       {std::tuple{"held", 2, 100}, std::tuple{"own_thread", 1, 0},
+        std::tuple{"own_thread_held", 1, 100}}) {
+    INFO(name);
+    CHECK(run(name, threads, hold) == first);
   }
 }
