@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -745,7 +746,44 @@ AppendableDataset<T>::AppendableDataset(hid_t parent, const std::string& name, s
   describe(dset_.get(), units, description);
 }
 
+struct ChunkBatch::Started {
+  citynet::BackgroundTask filtering;
+};
+
+ChunkBatch::ChunkBatch() = default;
+ChunkBatch::~ChunkBatch() = default;  // Started's task waits, its filters reading kept_
+
+void ChunkBatch::start() {
+  if (chunks_.empty() || started_) return;
+  filtered_.resize(chunks_.size());
+  started_ = std::make_unique<Started>();
+  started_->filtering.run([this] {
+    citynet::parallel_for(std::size_t{0}, chunks_.size(),
+                          [this](std::size_t k) { filtered_[k] = chunks_[k].filter(); });
+  });
+}
+
 void ChunkBatch::write(const std::string& what) {
+  if (started_) {
+    // The filters read chunks_ and fill filtered_ until they are done; the batch is emptied
+    // whether or not one of them or HDF5 fails.
+    std::exception_ptr failed;
+    try {
+      started_->filtering.wait();
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    started_.reset();
+    const std::vector<Chunk> chunks = std::exchange(chunks_, {});
+    const auto kept = std::exchange(kept_, {});
+    const auto filtered = std::exchange(filtered_, {});
+    if (failed) std::rethrow_exception(failed);
+    for (std::size_t k = 0; k < chunks.size(); ++k)
+      check_status(H5Dwrite_chunk(chunks[k].dset, H5P_DEFAULT, 0, chunks[k].offset,
+                                  filtered[k].size(), filtered[k].data()),
+                   what);
+    return;
+  }
   // Taken out first, so that the batch is empty after a failed write too.
   const std::vector<Chunk> chunks = std::exchange(chunks_, {});
   const auto kept = std::exchange(kept_, {});

@@ -101,6 +101,10 @@ void write_scalar_string(hid_t parent, const std::string& name, const std::strin
 class ChunkBatch {
  public:
   using Filter = std::function<std::vector<unsigned char>()>;
+  ChunkBatch();
+  ~ChunkBatch();
+  ChunkBatch(const ChunkBatch&) = delete;
+  ChunkBatch& operator=(const ChunkBatch&) = delete;
   void add(hid_t dset, hsize_t row, hsize_t column, Filter filter) {
     chunks_.push_back({dset, {row, column}, std::move(filter)});
   }
@@ -111,7 +115,12 @@ class ChunkBatch {
     kept_.push_back(std::move(held));
     return ref;
   }
-  // Throws RunError naming `what` if HDF5 refuses a chunk; empties the batch either way.
+  bool empty() const { return chunks_.empty(); }
+  // Filters the chunks added so far on the run's threads while the caller goes on; nothing may
+  // be added until write(). A batch dropped unwritten waits for its filters.
+  void start();
+  // Throws RunError naming `what` if HDF5 refuses a chunk (or a filter fails); empties the batch
+  // either way.
   void write(const std::string& what);
 
  private:
@@ -122,6 +131,9 @@ class ChunkBatch {
   };
   std::vector<Chunk> chunks_;
   std::vector<std::shared_ptr<const void>> kept_;
+  std::vector<std::vector<unsigned char>> filtered_;  // by start()
+  struct Started;
+  std::unique_ptr<Started> started_;
 };
 
 // A dataset that grows along its first dimension as a run goes: rows of `width` values (width 0
@@ -141,6 +153,7 @@ class AppendableDataset {
   }
   void flush(ChunkBatch* batch = nullptr);
   hid_t id() const { return dset_.get(); }
+  std::size_t chunk_rows() const { return chunk_rows_; }
   std::size_t rows() const { return rows_ + pending_.size() / std::max<std::size_t>(width_, 1); }
 
  private:

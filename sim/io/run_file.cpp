@@ -13,9 +13,6 @@
 
 namespace citynet::io {
 
-// Events are held until there are this many, then written in chunks filtered in parallel.
-constexpr std::size_t kEventsHeld = 65536;
-
 using h5::Handle;
 
 RunFileWriter::RunFileWriter(std::string path, const scenario::Scenario& scenario)
@@ -32,8 +29,8 @@ RunFileWriter::RunFileWriter(std::string path, const scenario::Scenario& scenari
   per_state_ = layout_;
   per_state_.chunk_rows = std::min(static_cast<std::size_t>(std::max(scenario.time.steps, 0)) + 1,
                                    h5::kAppendChunkRows);
-  // Reserved, not touched: a run's events fill it page by page, without copies as it grows.
-  if (write_events_) pending_.reserve(kEventsHeld);
+  // Reserved, not touched: events wait here until they fill a chunk of each column.
+  if (write_events_) pending_.reserve(2 * h5::kAppendChunkRows);
   partial_ = path_ + ".partial-" + std::to_string(::getpid());
 }
 
@@ -304,15 +301,23 @@ void RunFileWriter::append_events(const std::vector<model::Event>& events) {
     if (deferred_) return;
   }
   pending_.insert(pending_.end(), events.begin(), events.end());
-  if (pending_.size() >= kEventsHeld) flush_events();
+  // Whole chunks of the columns go out as soon as there are some: filtered while the next steps
+  // run, and written when the next ones are ready or the file is finished. Filtered at the end,
+  // 64 solutions' 12,882 events on 10^4 cities were half of what closing their file took.
+  if (pending_.size() >= ev_step_.chunk_rows()) {
+    events_out_.write("append rows");
+    flush_events(&events_out_, true);
+    events_out_.start();
+  }
 }
 
-void RunFileWriter::flush_events(h5::ChunkBatch* batch) {
-  if (pending_.empty()) return;
+void RunFileWriter::flush_events(h5::ChunkBatch* batch, bool whole_chunks) {
+  const std::size_t chunk = ev_step_.chunk_rows();
+  const std::size_t n = whole_chunks ? pending_.size() - pending_.size() % chunk : pending_.size();
+  if (n == 0) return;
   // The columns' chunks are filtered together: eight columns, each a chunk or two at a run's end.
   h5::ChunkBatch own;
   h5::ChunkBatch& out = batch ? *batch : own;
-  const std::size_t n = pending_.size();
   std::vector<std::int32_t> col(n);
   std::vector<std::int8_t> kind(n);
   auto put = [&](h5::AppendableDataset<std::int32_t>& d, auto field) {
@@ -329,7 +334,7 @@ void RunFileWriter::flush_events(h5::ChunkBatch* batch) {
   ev_kind_.append(kind.data(), n, &out);
   for (std::size_t i = 0; i < n; ++i) kind[i] = static_cast<std::int8_t>(pending_[i].mechanism);
   ev_mechanism_.append(kind.data(), n, &out);
-  pending_.clear();
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
   if (!batch) own.write("append rows");
 }
 
@@ -487,6 +492,7 @@ void RunFileWriter::write_column(const std::string& path, const std::vector<doub
 
 void RunFileWriter::finish(double wall_seconds, bool complete) {
   // The datasets close_datasets() closes, their last rows written first, all filtered together.
+  events_out_.write("append rows");
   h5::ChunkBatch last;
   if (write_events_) flush_events(&last);
   auto flush = [&](auto&... datasets) { (datasets.flush(&last), ...); };

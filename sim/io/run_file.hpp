@@ -98,7 +98,8 @@ class RunFileWriter {
   const std::string& partial_path() const { return partial_; }
 
  private:
-  void flush_events(h5::ChunkBatch* batch = nullptr);
+  // The events held, or only those that fill whole chunks of the columns.
+  void flush_events(h5::ChunkBatch* batch = nullptr, bool whole_chunks = false);
   void close_datasets();
   // Where an append is recorded: the rows kept while deferred, else the checkpoint journal if any.
   std::ostream* record_to() { return deferred_ ? &kept_ : journal_; }
@@ -126,6 +127,7 @@ class RunFileWriter {
   h5::AppendableDataset<std::int32_t> snapshot_step_;
   h5::Handle snapshot_group_;
   std::vector<model::Event> pending_;
+  h5::ChunkBatch events_out_;  // whole chunks of events, filtered while the run goes on
   std::int32_t steps_written_ = -1;
   bool finished_ = false;
   bool volatile_metadata_ = true;
