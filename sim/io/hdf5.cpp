@@ -216,19 +216,19 @@ void shuffle(unsigned char* dst, const unsigned char* src, std::size_t valid, st
 // zlib's compress2 allocates and clears over 256 kB of state on every call, for chunks that are
 // often 8 kB samples or a few kB of rows. Each thread keeps its streams, with compress2's
 // parameters (window and memory level) so that the bytes are the same, and resets them between
-// chunks; the shuffled input and the output go through buffers the thread keeps too. There is a
-// stream per strategy because an array's sample is deflated with two strategies in turn: with
-// one stream, each switch made a new one. The streams are raw deflate, and the zlib wrapper
-// around them (RFC 1950) is written here: the same two header bytes zlib writes, and the Adler-32
-// trailer from io::adler32, ten times faster than zlib's own.
+// chunks; the shuffled input and the output go through buffers the thread keeps too. An array's
+// sample is deflated with two strategies in turn: the reset stream takes the other one with
+// deflateParams, which before any input only sets it (a new stream per switch cost as much as
+// the sample, and one per strategy twice the pages). The streams are raw deflate, and the zlib
+// wrapper around them (RFC 1950) is written here: the same two header bytes zlib writes, and the
+// Adler-32 trailer from io::adler32, ten times faster than zlib's own.
 class Deflater {
  public:
   Deflater() = default;
   Deflater(const Deflater&) = delete;
   Deflater& operator=(const Deflater&) = delete;
   ~Deflater() {
-    for (auto& s : streams_)
-      if (s.level >= 0) deflateEnd(&s.z);
+    if (stream_.level >= 0) deflateEnd(&stream_.z);
   }
 
   static Deflater& local() {
@@ -284,12 +284,15 @@ class Deflater {
     int strategy = Z_DEFAULT_STRATEGY;
   };
 
-  // A reset stream of `level` and `strategy`. The run-length strategy has a slot of its own, every
-  // other strategy the first; a slot holding other parameters is restarted with these.
+  // The thread's stream, reset, at `level` and `strategy`; restarted if it has another level.
   z_stream& stream(int level, int strategy) {
-    Stream& s = streams_[strategy == Z_RLE ? 1 : 0];
-    if (s.level == level && s.strategy == strategy) {
+    Stream& s = stream_;
+    if (s.level == level) {
       if (deflateReset(&s.z) != Z_OK) throw RunError("cannot compress a chunk");
+      if (s.strategy != strategy) {
+        if (deflateParams(&s.z, level, strategy) != Z_OK) throw RunError("cannot compress a chunk");
+        s.strategy = strategy;
+      }
       return s.z;
     }
     if (s.level >= 0) deflateEnd(&s.z);
@@ -301,7 +304,7 @@ class Deflater {
     return s.z;
   }
 
-  std::array<Stream, 2> streams_;
+  Stream stream_;
   std::unique_ptr<unsigned char[]> in_, out_;
   std::size_t in_size_ = 0, out_size_ = 0;
 };
