@@ -115,7 +115,6 @@ class ChunkBatch {
     kept_.push_back(std::move(held));
     return ref;
   }
-  bool empty() const { return chunks_.empty(); }
   // Filters the chunks added so far on the run's threads while the caller goes on; nothing may
   // be added until write(). A batch dropped unwritten waits for its filters.
   void start();
