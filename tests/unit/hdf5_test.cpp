@@ -359,6 +359,45 @@ TEST_CASE("Appended rows reach the file whole once flushed", "[unit]") {
   }
 }
 
+TEST_CASE("A batch filtered in the background writes the bytes of one filtered at write()",
+          "[unit]") {
+  // Two columns appended a chunk at a time through a batch, as a run's events are: started
+  // (filtered on the run's threads while the caller goes on) or not, the files are the same.
+  tbb::global_control threads(tbb::global_control::max_allowed_parallelism, 2);
+  auto write = [](const std::string& path, bool started) {
+    h5::Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    h5::Layout layout;
+    layout.chunk_rows = 256;
+    h5::AppendableDataset<std::int32_t> a(file.get(), "a", 0, "", "test", layout);
+    h5::AppendableDataset<std::int32_t> b(file.get(), "b", 0, "", "test", layout);
+    h5::ChunkBatch batch;
+    std::vector<std::int32_t> values(3 * 256);
+    for (int round = 0; round < 5; ++round) {
+      batch.write("append rows");  // the previous round's chunks
+      for (std::size_t i = 0; i < values.size(); ++i)
+        values[i] = static_cast<std::int32_t>((i * 7919 + static_cast<std::size_t>(round)) % 1000);
+      a.append(values.data(), values.size(), &batch);
+      for (auto& v : values) v = -v;
+      b.append(values.data(), values.size(), &batch);
+      if (started) batch.start();
+    }
+    batch.write("append rows");
+  };
+  const std::string plain = temp_file("batch_plain.h5"), started = temp_file("batch_started.h5");
+  write(plain, false);
+  write(started, true);
+  int filters = -1;
+  const auto a = read_all<std::int32_t>(started, "a", &filters);
+  REQUIRE(a.size() == 5 * 3 * 256);
+  CHECK(filters == 2);
+  CHECK(a[3 * 256 + 1] == static_cast<std::int32_t>((7919 + 1) % 1000));
+  CHECK(read_all<std::int32_t>(started, "b", &filters)[5] ==
+        -static_cast<std::int32_t>(5 * 7919 % 1000));
+  CHECK(bytes_of(started) == bytes_of(plain));
+  std::filesystem::remove(plain);
+  std::filesystem::remove(started);
+}
+
 TEST_CASE("Rows wider than a chunk are appended in column chunks that read back whole", "[unit]") {
   // A snapshot of every tie's weight: one row per snapshot, wider than 64k values.
   const std::size_t width = 65536 * 2 + 123;
