@@ -767,32 +767,25 @@ void ChunkBatch::start() {
 }
 
 void ChunkBatch::write(const std::string& what) {
+  // The filters start() ran read chunks_ and fill filtered_ until they are done. Everything is
+  // taken out before anything can throw, so that the batch is empty after a failed write too.
+  std::exception_ptr failed;
   if (started_) {
-    // The filters read chunks_ and fill filtered_ until they are done; the batch is emptied
-    // whether or not one of them or HDF5 fails.
-    std::exception_ptr failed;
     try {
       started_->filtering.wait();
     } catch (...) {
       failed = std::current_exception();
     }
     started_.reset();
-    const std::vector<Chunk> chunks = std::exchange(chunks_, {});
-    const auto kept = std::exchange(kept_, {});
-    const auto filtered = std::exchange(filtered_, {});
-    if (failed) std::rethrow_exception(failed);
-    for (std::size_t k = 0; k < chunks.size(); ++k)
-      check_status(H5Dwrite_chunk(chunks[k].dset, H5P_DEFAULT, 0, chunks[k].offset,
-                                  filtered[k].size(), filtered[k].data()),
-                   what);
-    return;
   }
-  // Taken out first, so that the batch is empty after a failed write too.
   const std::vector<Chunk> chunks = std::exchange(chunks_, {});
   const auto kept = std::exchange(kept_, {});
+  auto filtered = std::exchange(filtered_, {});
+  if (failed) std::rethrow_exception(failed);
   // HDF5 reads as many coordinates as the dataset has dimensions.
   write_chunks(
-      chunks.size(), 2, [&](std::size_t k) { return chunks[k].filter(); },
+      chunks.size(), 2,
+      [&](std::size_t k) { return filtered.empty() ? chunks[k].filter() : std::move(filtered[k]); },
       [&](std::size_t k, hsize_t* offset) {
         offset[0] = chunks[k].offset[0];
         offset[1] = chunks[k].offset[1];

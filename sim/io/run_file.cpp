@@ -306,18 +306,16 @@ void RunFileWriter::append_events(const std::vector<model::Event>& events) {
   // 64 solutions' 12,882 events on 10^4 cities were half of what closing their file took.
   if (pending_.size() >= ev_step_.chunk_rows()) {
     events_out_.write("append rows");
-    flush_events(&events_out_, true);
+    flush_events(events_out_, true);
     events_out_.start();
   }
 }
 
-void RunFileWriter::flush_events(h5::ChunkBatch* batch, bool whole_chunks) {
+void RunFileWriter::flush_events(h5::ChunkBatch& out, bool whole_chunks) {
   const std::size_t chunk = ev_step_.chunk_rows();
   const std::size_t n = whole_chunks ? pending_.size() - pending_.size() % chunk : pending_.size();
   if (n == 0) return;
   // The columns' chunks are filtered together: eight columns, each a chunk or two at a run's end.
-  h5::ChunkBatch own;
-  h5::ChunkBatch& out = batch ? *batch : own;
   std::vector<std::int32_t> col(n);
   std::vector<std::int8_t> kind(n);
   auto put = [&](h5::AppendableDataset<std::int32_t>& d, auto field) {
@@ -335,7 +333,6 @@ void RunFileWriter::flush_events(h5::ChunkBatch* batch, bool whole_chunks) {
   for (std::size_t i = 0; i < n; ++i) kind[i] = static_cast<std::int8_t>(pending_[i].mechanism);
   ev_mechanism_.append(kind.data(), n, &out);
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
-  if (!batch) own.write("append rows");
 }
 
 // Numbered in the order declared, deferred or not: resume() creates them in that order.
@@ -494,7 +491,7 @@ void RunFileWriter::finish(double wall_seconds, bool complete) {
   // The datasets close_datasets() closes, their last rows written first, all filtered together.
   events_out_.write("append rows");
   h5::ChunkBatch last;
-  if (write_events_) flush_events(&last);
+  if (write_events_) flush_events(last, false);
   auto flush = [&](auto&... datasets) { (datasets.flush(&last), ...); };
   flush(time_, adopters_, ev_step_, ev_city_, ev_solution_, ev_kind_, ev_source_, ev_layer_,
         ev_mechanism_, ev_variant_, snapshot_step_);

@@ -98,8 +98,8 @@ class RunFileWriter {
   const std::string& partial_path() const { return partial_; }
 
  private:
-  // The events held, or only those that fill whole chunks of the columns.
-  void flush_events(h5::ChunkBatch* batch = nullptr, bool whole_chunks = false);
+  // The events held, or only those that fill whole chunks of the columns, into `out`.
+  void flush_events(h5::ChunkBatch& out, bool whole_chunks);
   void close_datasets();
   // Where an append is recorded: the rows kept while deferred, else the checkpoint journal if any.
   std::ostream* record_to() { return deferred_ ? &kept_ : journal_; }
