@@ -214,7 +214,7 @@ void shuffle(unsigned char* dst, const unsigned char* src, std::size_t valid, st
 }
 
 // zlib's compress2 allocates and clears over 256 kB of state on every call, for chunks that are
-// often 8 kB samples or a few kB of rows. Each thread keeps its streams and resets them between
+// often 8 kB samples or a few kB of rows. Each thread keeps one stream and resets it between
 // chunks; the shuffled input and the output go through buffers the thread keeps too. The window
 // is compress2's (32 kB), the memory level 6, not its 8: a reset clears a 16 kB hash table, not
 // 64 kB, which at 10^4 cities took 7 % off the writer's instructions and 36 pages off the run,
