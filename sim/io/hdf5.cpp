@@ -132,8 +132,21 @@ void set_string_array_attribute(hid_t obj, const std::string& name,
 
 template <class T>
 void set_attribute(hid_t obj, const std::string& name, T value) {
+  // An attribute already there with this type is written over in place: deleting and creating
+  // it again rewrote the object's header (the run file's root, at its close).
+  if (H5Aexists(obj, name.c_str()) > 0) {
+    Handle attr(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "open attribute " + name));
+    Handle type(check(H5Aget_type(attr.get()), "read the type of attribute " + name));
+    Handle space(check(H5Aget_space(attr.get()), "read the shape of attribute " + name));
+    if (H5Tequal(type.get(), native_type<T>()) > 0 &&
+        H5Sget_simple_extent_type(space.get()) == H5S_SCALAR) {
+      check_status(H5Awrite(attr.get(), native_type<T>(), &value), "write attribute " + name);
+      return;
+    }
+    attr.reset();
+    check_status(H5Adelete(obj, name.c_str()), "replace attribute " + name);
+  }
   Handle space(check(H5Screate(H5S_SCALAR), "create a dataspace"));
-  if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
   Handle attr(
       check(H5Acreate2(obj, name.c_str(), native_type<T>(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
             "create attribute " + name));

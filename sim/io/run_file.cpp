@@ -91,6 +91,10 @@ void RunFileWriter::write_header(const Meta& meta) {
   h5::set_string_attribute(root, "rng_scheme", kRngScheme);
   h5::set_attribute<std::int32_t>(root, "steps", scenario_.time.steps);
   h5::set_string_attribute(root, "time_unit", scenario_.time.unit);
+  // Written again at the close; made here, with the header, so that the close only overwrites
+  // them.
+  h5::set_attribute<std::int32_t>(root, "steps_done", 0);
+  if (volatile_metadata_) h5::set_attribute<double>(root, "wall_seconds", 0.0);
   h5::set_attribute<std::uint8_t>(root, "complete", 0);
 
   h5::write_scalar_string(root, "scenario", scenario_.resolved_yaml, "",

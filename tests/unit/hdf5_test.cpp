@@ -429,3 +429,31 @@ TEST_CASE("Rows wider than a chunk are appended in column chunks that read back 
     std::filesystem::remove(path);
   }
 }
+
+TEST_CASE("An attribute set again takes the new value, in place or with its new type", "[unit]") {
+  const std::string path = temp_file("attributes.h5");
+  {
+    h5::Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    const hid_t root = file.get();
+    h5::set_attribute<std::int32_t>(root, "steps_done", 0);
+    h5::set_attribute<std::uint8_t>(root, "complete", 0);
+    h5::set_attribute<std::int32_t>(root, "steps_done", 100);  // same type: overwritten
+    h5::set_attribute<std::uint8_t>(root, "complete", 1);
+    h5::set_attribute<std::int64_t>(root, "complete", 7);  // another type: replaced
+  }
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  H5O_info_t info;
+  REQUIRE(H5Oget_info2(file.get(), &info, H5O_INFO_NUM_ATTRS) >= 0);
+  CHECK(info.num_attrs == 2);
+  auto read = [&](const char* name, hid_t mem_type, auto value) {
+    h5::Handle attr(H5Aopen(file.get(), name, H5P_DEFAULT));
+    h5::Handle type(H5Aget_type(attr.get()));
+    CHECK(H5Tequal(type.get(), mem_type) > 0);
+    REQUIRE(H5Aread(attr.get(), mem_type, &value) >= 0);
+    return value;
+  };
+  CHECK(read("steps_done", H5T_NATIVE_INT32, std::int32_t{0}) == 100);
+  CHECK(read("complete", H5T_NATIVE_INT64, std::int64_t{0}) == 7);
+  file.reset();
+  std::filesystem::remove(path);
+}
