@@ -430,7 +430,7 @@ TEST_CASE("Rows wider than a chunk are appended in column chunks that read back 
   }
 }
 
-TEST_CASE("An attribute set again takes the new value, in place or with its new type", "[unit]") {
+TEST_CASE("An attribute set again takes the new value, with its own type or a new one", "[unit]") {
   const std::string path = temp_file("attributes.h5");
   {
     h5::Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
