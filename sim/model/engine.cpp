@@ -665,20 +665,123 @@ void Engine::decide_bitsliced_any() {
 
 template <bool kOneLayer>
 void Engine::decide_bitsliced_rows() {
-  if (s_ == 1) return decide_bitsliced<std::uint8_t, true, kOneLayer>();
+  if (s_ == 1) return decide_one_solution<kOneLayer>();
   switch (row_bytes_) {
     case 1:
-      return decide_bitsliced<std::uint8_t, false, kOneLayer>();
+      return decide_bitsliced<std::uint8_t, kOneLayer>();
     case 2:
-      return decide_bitsliced<std::uint16_t, false, kOneLayer>();
+      return decide_bitsliced<std::uint16_t, kOneLayer>();
     case 4:
-      return decide_bitsliced<std::uint32_t, false, kOneLayer>();
+      return decide_bitsliced<std::uint32_t, kOneLayer>();
     default:
-      return decide_bitsliced<std::uint64_t, false, kOneLayer>();
+      return decide_bitsliced<std::uint64_t, kOneLayer>();
   }
 }
 
-template <class Word, bool kOneSolution, bool kOneLayer>
+namespace {
+
+// A run of the one-solution kernel: at most this many cities, and ties on each layer.
+constexpr CityId kRunCities = 1024;
+constexpr std::int64_t kRunTies = 8192;
+
+}  // namespace
+
+template <bool kOneLayer>
+void Engine::decide_one_solution() {
+  // A loop per city over its ties ends in a branch the predictor misses about once a city, which
+  // costs more than the ten ties of a city of mean degree. So a run of cities gathers all its ties
+  // in one loop into a running count of adopted neighbours, and a city's count is the difference
+  // of the running count at the ends of its row. Cities that adopted need no count; where most
+  // of a run has, the per-city loop, which skips them, is cheaper.
+  const Step new_step = step_ + 1;
+  const auto* cur_rows = reinterpret_cast<const std::uint8_t*>(cur_.data());
+  auto* next_rows = reinterpret_cast<std::uint8_t*>(next_.data());
+  const std::int32_t* need_by_degree = need_by_degree_.empty() ? nullptr : need_by_degree_.data();
+  const std::int32_t* need_by_city = need_.data();
+  tbb::enumerable_thread_specific<std::vector<Event>> found;
+
+  citynet::parallel_for(tbb::blocked_range<CityId>(0, n_, kRunCities), [&](const auto& r) {
+    // Locals, not captures: the byte stores to `next` could alias anything read through them.
+    const std::uint8_t* __restrict cur = cur_rows;
+    std::uint8_t* __restrict next = next_rows;
+    const std::int32_t* by_degree = need_by_degree;
+    const std::int32_t* by_city = need_by_city;
+    const Csr first = csr_.front();
+    const Csr* layers = kOneLayer ? &first : csr_.data();
+    const std::size_t layer_count = kOneLayer ? 1 : csr_.size();
+    std::vector<Event>* events = nullptr;
+    std::uint32_t running[kRunTies + 1];
+    std::uint32_t count[kRunCities];
+    for (CityId b = r.begin(), e; b != r.end(); b = e) {
+      e = std::min<CityId>(r.end(), b + kRunCities);
+      for (std::size_t l = 0; l < layer_count; ++l) {
+        const std::int64_t* off = layers[l].offsets;
+        const std::int64_t* fit = std::upper_bound(off + b + 1, off + e + 1, off[b] + kRunTies);
+        e = static_cast<CityId>(fit - off - 1);
+      }
+      // A city with more ties than a run holds makes a run of its own, counted city by city.
+      const bool oversized = e == b;
+      if (oversized) e = b + 1;
+      const std::int64_t cities = e - b;
+      std::int64_t held = 0;
+      for (CityId c = b; c < e; ++c) held += cur[c];
+      const bool flat = !oversized && 2 * held < cities;
+
+      if (flat) {
+        for (std::size_t l = 0; l < layer_count; ++l) {
+          const std::int64_t* __restrict off = layers[l].offsets;
+          const CityId* __restrict targets = layers[l].targets;
+          const std::int64_t kb = off[b], ke = off[e];
+          const CityId* __restrict tie = targets + kb;
+          const std::int64_t ties = ke - kb;
+          std::uint32_t sum = 0;
+          running[0] = 0;
+#pragma GCC unroll 4
+          for (std::int64_t k = 0; k < ties; ++k) {
+            sum += cur[tie[k]];
+            running[k + 1] = sum;
+          }
+          for (CityId c = b; c < e; ++c) {
+            const std::uint32_t n = running[off[c + 1] - kb] - running[off[c] - kb];
+            count[c - b] = l == 0 ? n : count[c - b] + n;
+          }
+        }
+      } else {
+        for (CityId c = b; c < e; ++c) {
+          std::uint32_t n = 0;
+          if (!cur[c]) {
+            for (std::size_t l = 0; l < layer_count; ++l) {
+              const CityId* __restrict targets = layers[l].targets;
+              const std::int64_t ke = layers[l].offsets[c + 1];
+              for (std::int64_t k = layers[l].offsets[c]; k < ke; ++k) n += cur[targets[k]];
+            }
+          }
+          count[c - b] = n;
+        }
+      }
+
+      for (CityId c = b; c < e; ++c) {
+        const std::uint8_t have = cur[c];
+        std::int64_t degree = 0;
+        for (std::size_t l = 0; l < layer_count; ++l)
+          degree += layers[l].offsets[c + 1] - layers[l].offsets[c];
+        const std::int64_t need = by_degree ? by_degree[degree] : by_city[c];
+        const std::uint8_t fresh = static_cast<std::uint8_t>(
+            (static_cast<std::int64_t>(count[c - b]) >= need) & ~have & 1);
+        next[c] = static_cast<std::uint8_t>(have | fresh);
+        if (fresh) {
+          Event ev{new_step, c, 0, EventKind::kAdopt, -1, -1};
+          credit_last_adopter(ev);
+          if (events == nullptr) events = &found.local();
+          events->push_back(ev);
+        }
+      }
+    }
+  });
+  for (auto& list : found) events_.insert(events_.end(), list.begin(), list.end());
+}
+
+template <class Word, bool kOneLayer>
 void Engine::decide_bitsliced() {
   static_assert(std::is_unsigned_v<Word>);
   const Step new_step = step_ + 1;
@@ -705,41 +808,29 @@ void Engine::decide_bitsliced() {
         for (std::size_t l = 0; l < layer_count; ++l)
           degree += layers[l].offsets[c + 1] - layers[l].offsets[c];
         const bool by_degree = !need_by_degree_.empty();
-        if constexpr (kOneSolution) {
-          std::int64_t count = 0;
-          for (std::size_t l = 0; l < layer_count; ++l) {
-            const CityId* __restrict targets = layers[l].targets;
-            const std::int64_t e = layers[l].offsets[c + 1];
-            for (std::int64_t k = layers[l].offsets[c]; k < e; ++k) count += cur[targets[k]];
-          }
-          const std::int64_t need =
-              by_degree ? need_by_degree_[static_cast<std::size_t>(degree)] : need_[c];
-          reached = count >= need ? 1 : 0;
-        } else {
-          // Counts reach at most the degree; the count needed at most degree + 1.
-          const int count_planes = std::bit_width(static_cast<std::uint64_t>(degree));
-          const int compare_planes = std::bit_width(static_cast<std::uint64_t>(degree + 1));
-          Word plane[kMaxPlanes];
-          for (int p = 0; p < compare_planes; ++p) plane[p] = 0;
-          for (std::size_t l = 0; l < layer_count; ++l)
-            add_rows_any<Word>(count_planes, plane, cur, layers[l].targets, layers[l].offsets[c],
-                               layers[l].offsets[c + 1]);
-          // count >= needed, bit-sliced, from the top plane down. With one count for all
-          // solutions its planes are all-ones or all-zeros words.
-          const std::int64_t shared =
-              by_degree ? need_by_degree_[static_cast<std::size_t>(degree)] : 0;
-          const unsigned char* need = need_planes + static_cast<std::size_t>(c) * plane_stride;
-          Word greater = 0;
-          Word equal = static_cast<Word>(~Word{0});
-          for (int p = compare_planes - 1; p >= 0; --p) {
-            const Word n = by_degree
-                               ? static_cast<Word>(((shared >> p) & 1) ? ~Word{0} : Word{0})
-                               : load_word<Word>(need + static_cast<std::size_t>(p) * sizeof(Word));
-            greater = static_cast<Word>(greater | (equal & plane[p] & ~n));
-            equal = static_cast<Word>(equal & ~(plane[p] ^ n));
-          }
-          reached = static_cast<Word>(greater | equal);
+        // Counts reach at most the degree; the count needed at most degree + 1.
+        const int count_planes = std::bit_width(static_cast<std::uint64_t>(degree));
+        const int compare_planes = std::bit_width(static_cast<std::uint64_t>(degree + 1));
+        Word plane[kMaxPlanes];
+        for (int p = 0; p < compare_planes; ++p) plane[p] = 0;
+        for (std::size_t l = 0; l < layer_count; ++l)
+          add_rows_any<Word>(count_planes, plane, cur, layers[l].targets, layers[l].offsets[c],
+                             layers[l].offsets[c + 1]);
+        // count >= needed, bit-sliced, from the top plane down. With one count for all
+        // solutions its planes are all-ones or all-zeros words.
+        const std::int64_t shared =
+            by_degree ? need_by_degree_[static_cast<std::size_t>(degree)] : 0;
+        const unsigned char* need = need_planes + static_cast<std::size_t>(c) * plane_stride;
+        Word greater = 0;
+        Word equal = static_cast<Word>(~Word{0});
+        for (int p = compare_planes - 1; p >= 0; --p) {
+          const Word n = by_degree
+                             ? static_cast<Word>(((shared >> p) & 1) ? ~Word{0} : Word{0})
+                             : load_word<Word>(need + static_cast<std::size_t>(p) * sizeof(Word));
+          greater = static_cast<Word>(greater | (equal & plane[p] & ~n));
+          equal = static_cast<Word>(equal & ~(plane[p] ^ n));
         }
+        reached = static_cast<Word>(greater | equal);
       }
       Word fresh = static_cast<Word>(reached & all & ~have);
       store_word<Word>(next + static_cast<std::size_t>(c) * sizeof(Word),

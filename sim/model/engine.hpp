@@ -94,8 +94,10 @@ class Engine final : public Model {
   void decide_bitsliced_any();
   template <bool kOneLayer>
   void decide_bitsliced_rows();
-  template <class Word, bool kOneSolution, bool kOneLayer>
+  template <class Word, bool kOneLayer>
   void decide_bitsliced();
+  template <bool kOneLayer>
+  void decide_one_solution();
   void credit_last_adopter(Event& ev) const;
   void apply_seeds(Step step);
   void record();

@@ -256,6 +256,52 @@ TEST_CASE("Weighted ties, complete layers and over 64 solutions take the general
   CHECK_FALSE(model::Engine(many, model::load_cities(many, 1), net, 1).bitsliced());
 }
 
+TEST_CASE(
+    "One solution: a hub past a run's ties, two layers and a cascade through most cities "
+    "match the general kernel",
+    "[unit]") {
+  // The one-solution kernel counts runs of cities in one loop over their ties, a hub with more
+  // ties than a run holds on its own, and runs where most cities adopted city by city.
+  const CityId n = 20000;
+  std::vector<net::Edge> ring, hub;
+  for (CityId i = 0; i < n; ++i) {
+    ring.push_back({i, (i + 1) % n, 1.0f});
+    ring.push_back({i, (i + 7) % n, 1.0f});
+  }
+  for (CityId i = 1; i <= 9000; ++i) hub.push_back({0, i * 2, 1.0f});
+  for (CityId i = 1; i <= 4000; ++i) hub.push_back({n - 1, i * 3, 1.0f});
+  net::Network two;
+  two.cities = n;
+  two.layers.push_back(net::build_csr(n, ring));
+  two.layers.push_back(net::build_csr(n, hub));
+  two.layers[0].name = "ring";
+  two.layers[1].name = "hubs";
+  REQUIRE(two.layers[1].degree(0) > 8192);
+  net::Network one;
+  one.cities = n;
+  auto all = ring;
+  all.insert(all.end(), hub.begin(), hub.end());
+  one.layers.push_back(net::build_csr(n, all));
+  one.layers[0].name = "all";
+
+  for (auto dist :
+       {scenario::ThresholdDistribution::kFixed, scenario::ThresholdDistribution::kUniform}) {
+    INFO("distribution " << static_cast<int>(dist));
+    auto s = threshold_scenario(n, scenario::RuleKind::kFractionalThreshold, 1, 40);
+    s.rule.threshold_distribution = dist;
+    s.rule.threshold_mean = 0.25;
+    s.rule.threshold_min = 0.1;
+    s.rule.threshold_max = 0.3;
+    require_kernels_agree(s, one, 30);
+  }
+  for (int k : {1, 2}) {
+    INFO("count threshold " << k);
+    auto s = threshold_scenario(n, scenario::RuleKind::kCountThreshold, 1, 40);
+    s.rule.count_k = k;
+    require_kernels_agree(s, two, 30);
+  }
+}
+
 TEST_CASE("A fixed threshold is held once and decides as one held by every city", "[unit]") {
   // The general kernel reads each city's threshold; uniform over [t, t] gives every city t too.
   const CityId n = 3000;
