@@ -48,6 +48,33 @@ BENCHMARK(BM_Reference)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
+// The same step, a run of cities' ties gathered in one loop (ThresholdKernel::step_runs).
+void BM_ReferenceRuns(benchmark::State& state) {
+  const auto n = state.range(0);
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                            static_cast<std::size_t>(state.range(1)));
+  const auto& w = citynet::bench::world(Rule::kFractionalThreshold, n, 1);
+  const auto kernel = citynet::bench::threshold_kernel(w);
+  std::vector<std::uint8_t> cur = citynet::bench::initial_state(w), next(cur.size());
+  kernel.step_runs(cur.data(), next.data());
+  cur.swap(next);
+  std::int64_t adopted = 0;
+  for (auto _ : state) {
+    adopted = kernel.step_runs(cur.data(), next.data());
+    cur.swap(next);
+  }
+  report(state, n, static_cast<double>(w.directed_edges()), 1, adopted);
+}
+BENCHMARK(BM_ReferenceRuns)
+    ->ArgNames({"cities", "threads"})
+    ->Args({10'000, 1})
+    ->Args({100'000, 1})
+    ->Args({100'000, 2})
+    ->Args({1'000'000, 1})
+    ->Args({1'000'000, 2})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
 // 64 solutions as one bit each of a word per city, seeded as the engine's 64-solution run.
 void BM_Reference64(benchmark::State& state) {
   const auto n = state.range(0);

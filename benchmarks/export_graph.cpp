@@ -90,7 +90,7 @@ int run(int argc, char** argv) {
       citynet::bench::initial_state64(citynet::bench::world(Rule::kFractionalThreshold, n, 64)));
 
   // The engine's trajectory, and the reference kernel's on the same start, for the checks.
-  std::vector<std::int64_t> engine_adopters, kernel_adopters;
+  std::vector<std::int64_t> engine_adopters, kernel_adopters, runs_adopters;
   {
     citynet::model::Engine engine(w.scenario, w.cities, w.network, w.run_key);
     engine.initialise();
@@ -108,6 +108,12 @@ int run(int argc, char** argv) {
     kernel_adopters.push_back(a);
     for (int k = 0; k < steps; ++k) {
       kernel_adopters.push_back(kernel.step(cur.data(), next.data()));
+      cur.swap(next);
+    }
+    cur = state0;
+    runs_adopters.push_back(a);
+    for (int k = 0; k < steps; ++k) {
+      runs_adopters.push_back(kernel.step_runs(cur.data(), next.data()));
       cur.swap(next);
     }
   }
@@ -140,13 +146,17 @@ int run(int argc, char** argv) {
        << "  \"git_commit\": \"" << citynet::kGitCommit << "\",\n"
        << "  \"engine_adopters\": " << json_list(engine_adopters) << ",\n"
        << "  \"reference_adopters\": " << json_list(kernel_adopters) << ",\n"
+       << "  \"reference_runs_adopters\": " << json_list(runs_adopters) << ",\n"
        << "  \"reference64_adopters\": " << json_list(kernel64_adopters) << "\n"
        << "}\n";
   if (!meta) throw std::runtime_error("cannot write meta.json in " + out);
-  std::printf("%s: %lld cities, %lld directed ties; engine adopters %s, reference %s\n",
-              out.c_str(), static_cast<long long>(n), static_cast<long long>(layer.edge_count()),
-              json_list(engine_adopters).c_str(), json_list(kernel_adopters).c_str());
-  return engine_adopters == kernel_adopters ? 0 : 3;
+  std::printf(
+      "%s: %lld cities, %lld directed ties; engine adopters %s, reference %s, reference by runs "
+      "%s\n",
+      out.c_str(), static_cast<long long>(n), static_cast<long long>(layer.edge_count()),
+      json_list(engine_adopters).c_str(), json_list(kernel_adopters).c_str(),
+      json_list(runs_adopters).c_str());
+  return engine_adopters == kernel_adopters && runs_adopters == kernel_adopters ? 0 : 3;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_reduce.h>
 
+#include <algorithm>
 #include <bit>
 #include <map>
 #include <mutex>
@@ -136,6 +137,49 @@ std::int64_t ThresholdKernel::step(const std::uint8_t* cur, std::uint8_t* next) 
               count > 0 && static_cast<double>(count) / static_cast<double>(e - b) >= threshold;
           next[i] = adopt;
           adopted += adopt;
+        }
+        return adopted;
+      },
+      std::plus<>());
+}
+
+std::int64_t ThresholdKernel::step_runs(const std::uint8_t* cur, std::uint8_t* next) const {
+  constexpr std::int64_t kRunCities = 1024, kRunTies = 8192;
+  return tbb::parallel_reduce(
+      tbb::blocked_range<std::int64_t>(0, n, kRunCities), std::int64_t{0},
+      [&](const tbb::blocked_range<std::int64_t>& r, std::int64_t adopted) {
+        std::uint32_t running[kRunTies + 1];
+        for (std::int64_t b = r.begin(), e; b != r.end(); b = e) {
+          const std::int64_t* fit =
+              std::upper_bound(offsets + b + 1, offsets + std::min(r.end(), b + kRunCities) + 1,
+                               offsets[b] + kRunTies);
+          e = std::max<std::int64_t>(fit - offsets - 1, b + 1);
+          const std::int64_t kb = offsets[b], ties = offsets[e] - kb;
+          if (ties > kRunTies) {  // one city with more ties than a run holds
+            std::uint32_t count = 0;
+            for (std::int64_t k = kb; k < offsets[e]; ++k) count += cur[targets[k]];
+            next[b] =
+                cur[b] ||
+                (count > 0 && static_cast<double>(count) / static_cast<double>(ties) >= threshold);
+            adopted += next[b];
+            continue;
+          }
+          const std::int32_t* tie = targets + kb;
+          std::uint32_t sum = 0;
+          running[0] = 0;
+          for (std::int64_t k = 0; k < ties; ++k) {
+            sum += cur[tie[k]];
+            running[k + 1] = sum;
+          }
+          for (std::int64_t i = b; i < e; ++i) {
+            const std::uint32_t count = running[offsets[i + 1] - kb] - running[offsets[i] - kb];
+            const bool adopt =
+                cur[i] || (count > 0 && static_cast<double>(count) /
+                                                static_cast<double>(offsets[i + 1] - offsets[i]) >=
+                                            threshold);
+            next[i] = adopt;
+            adopted += adopt;
+          }
         }
         return adopted;
       },

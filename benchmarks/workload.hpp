@@ -64,6 +64,11 @@ struct ThresholdKernel {
 
   // One solution, one byte per city.
   std::int64_t step(const std::uint8_t* cur, std::uint8_t* next) const;
+  // The same step with the ties of a run of cities gathered in one loop, as the engine's
+  // one-solution kernel does: a city's count is the difference of a running count at the ends of
+  // its row, so no loop per city ends in a mispredicted branch. It gathers the ties of adopted
+  // cities too.
+  std::int64_t step_runs(const std::uint8_t* cur, std::uint8_t* next) const;
   // 64 solutions, one bit each in a 64-bit word per city. The neighbour counts are bit-sliced:
   // eight 64-bit planes hold the 64 counters, so a tie costs a few word operations whatever the
   // number of solutions. Degrees of 256 or more are out of its range (and of ER graphs of mean
