@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 #include <tbb/global_control.h>
 
+#include <utility>
 #include <vector>
 
 #include "workload.hpp"
@@ -22,58 +23,43 @@ void report(benchmark::State& state, std::int64_t n, double edges, int solutions
   state.counters["adopters"] = static_cast<double>(adopted);
 }
 
-void BM_Reference(benchmark::State& state) {
+// Steps the one-solution reference kernel with `step`, its plain or its by-runs step.
+template <class Step>
+void run_reference(benchmark::State& state, Step step) {
   const auto n = state.range(0);
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
                             static_cast<std::size_t>(state.range(1)));
   const auto& w = citynet::bench::world(Rule::kFractionalThreshold, n, 1);
   const auto kernel = citynet::bench::threshold_kernel(w);
   std::vector<std::uint8_t> cur = citynet::bench::initial_state(w), next(cur.size());
-  kernel.step(cur.data(), next.data());
+  (kernel.*step)(cur.data(), next.data());
   cur.swap(next);
   std::int64_t adopted = 0;
   for (auto _ : state) {
-    adopted = kernel.step(cur.data(), next.data());
+    adopted = (kernel.*step)(cur.data(), next.data());
     cur.swap(next);
   }
   report(state, n, static_cast<double>(w.directed_edges()), 1, adopted);
 }
-BENCHMARK(BM_Reference)
-    ->ArgNames({"cities", "threads"})
-    ->Args({10'000, 1})
-    ->Args({100'000, 1})
-    ->Args({100'000, 2})
-    ->Args({1'000'000, 1})
-    ->Args({1'000'000, 2})
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
+
+void one_solution_sizes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"cities", "threads"});
+  for (const auto& [n, t] :
+       {std::pair{10'000, 1}, {100'000, 1}, {100'000, 2}, {1'000'000, 1}, {1'000'000, 2}})
+    b->Args({n, t});
+  b->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
+void BM_Reference(benchmark::State& state) {
+  run_reference(state, &citynet::bench::ThresholdKernel::step);
+}
+BENCHMARK(BM_Reference)->Apply(one_solution_sizes);
 
 // The same step, a run of cities' ties gathered in one loop (ThresholdKernel::step_runs).
 void BM_ReferenceRuns(benchmark::State& state) {
-  const auto n = state.range(0);
-  tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
-                            static_cast<std::size_t>(state.range(1)));
-  const auto& w = citynet::bench::world(Rule::kFractionalThreshold, n, 1);
-  const auto kernel = citynet::bench::threshold_kernel(w);
-  std::vector<std::uint8_t> cur = citynet::bench::initial_state(w), next(cur.size());
-  kernel.step_runs(cur.data(), next.data());
-  cur.swap(next);
-  std::int64_t adopted = 0;
-  for (auto _ : state) {
-    adopted = kernel.step_runs(cur.data(), next.data());
-    cur.swap(next);
-  }
-  report(state, n, static_cast<double>(w.directed_edges()), 1, adopted);
+  run_reference(state, &citynet::bench::ThresholdKernel::step_runs);
 }
-BENCHMARK(BM_ReferenceRuns)
-    ->ArgNames({"cities", "threads"})
-    ->Args({10'000, 1})
-    ->Args({100'000, 1})
-    ->Args({100'000, 2})
-    ->Args({1'000'000, 1})
-    ->Args({1'000'000, 2})
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ReferenceRuns)->Apply(one_solution_sizes);
 
 // 64 solutions as one bit each of a word per city, seeded as the engine's 64-solution run.
 void BM_Reference64(benchmark::State& state) {
