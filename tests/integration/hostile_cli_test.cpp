@@ -116,3 +116,16 @@ TEST_CASE("run refuses broken city and edge files with FILE:LINE", "[integration
   CHECK(empty.exit_code == 2);
   CHECK(contains(empty.err, "cities.csv: empty file, expected a header row"));
 }
+
+TEST_CASE("citynet loads no library from the directory it runs in", "[integration]") {
+  // An empty entry in the binary's library search path would mean the current directory, where
+  // these files would be loaded instead of the system's.
+  TempDir dir;
+  for (const char* name : {"libz.so.1", "libtbb.so.12", "libstdc++.so.6", "libm.so.6", "libc.so.6",
+                           "libgcc_s.so.1", "libmpi.so.40", "libyaml-cpp.so.0.7"})
+    write(dir, name, "not a library");
+  const auto r = run_citynet("--version", dir.path().string());
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.out, "citynet"));
+}
