@@ -102,20 +102,20 @@ int run(int argc, char** argv) {
   }
   {
     const auto kernel = citynet::bench::threshold_kernel(w);
-    std::vector<std::uint8_t> cur = state0, next(cur.size());
-    std::int64_t a = 0;
-    for (auto x : cur) a += x;
-    kernel_adopters.push_back(a);
-    for (int k = 0; k < steps; ++k) {
-      kernel_adopters.push_back(kernel.step(cur.data(), next.data()));
-      cur.swap(next);
-    }
-    cur = state0;
-    runs_adopters.push_back(a);
-    for (int k = 0; k < steps; ++k) {
-      runs_adopters.push_back(kernel.step_runs(cur.data(), next.data()));
-      cur.swap(next);
-    }
+    using Step =
+        std::int64_t (citynet::bench::ThresholdKernel::*)(const std::uint8_t*, std::uint8_t*) const;
+    auto trajectory = [&](Step step, std::vector<std::int64_t>& adopters) {
+      std::vector<std::uint8_t> cur = state0, next(cur.size());
+      std::int64_t a = 0;
+      for (auto x : cur) a += x;
+      adopters.push_back(a);
+      for (int k = 0; k < steps; ++k) {
+        adopters.push_back((kernel.*step)(cur.data(), next.data()));
+        cur.swap(next);
+      }
+    };
+    trajectory(&citynet::bench::ThresholdKernel::step, kernel_adopters);
+    trajectory(&citynet::bench::ThresholdKernel::step_runs, runs_adopters);
   }
 
   std::vector<std::int64_t> kernel64_adopters;

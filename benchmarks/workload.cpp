@@ -131,10 +131,9 @@ std::int64_t ThresholdKernel::step(const std::uint8_t* cur, std::uint8_t* next) 
             continue;
           }
           const std::int64_t b = offsets[i], e = offsets[i + 1];
-          std::int32_t count = 0;
+          std::uint32_t count = 0;
           for (std::int64_t k = b; k < e; ++k) count += cur[targets[k]];
-          const bool adopt =
-              count > 0 && static_cast<double>(count) / static_cast<double>(e - b) >= threshold;
+          const bool adopt = reaches(count, e - b);
           next[i] = adopt;
           adopted += adopt;
         }
@@ -158,9 +157,7 @@ std::int64_t ThresholdKernel::step_runs(const std::uint8_t* cur, std::uint8_t* n
           if (ties > kRunTies) {  // one city with more ties than a run holds
             std::uint32_t count = 0;
             for (std::int64_t k = kb; k < offsets[e]; ++k) count += cur[targets[k]];
-            next[b] =
-                cur[b] ||
-                (count > 0 && static_cast<double>(count) / static_cast<double>(ties) >= threshold);
+            next[b] = cur[b] || reaches(count, ties);
             adopted += next[b];
             continue;
           }
@@ -173,10 +170,7 @@ std::int64_t ThresholdKernel::step_runs(const std::uint8_t* cur, std::uint8_t* n
           }
           for (std::int64_t i = b; i < e; ++i) {
             const std::uint32_t count = running[offsets[i + 1] - kb] - running[offsets[i] - kb];
-            const bool adopt =
-                cur[i] || (count > 0 && static_cast<double>(count) /
-                                                static_cast<double>(offsets[i + 1] - offsets[i]) >=
-                                            threshold);
+            const bool adopt = cur[i] || reaches(count, offsets[i + 1] - offsets[i]);
             next[i] = adopt;
             adopted += adopt;
           }

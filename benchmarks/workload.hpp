@@ -74,6 +74,12 @@ struct ThresholdKernel {
   // number of solutions. Degrees of 256 or more are out of its range (and of ER graphs of mean
   // degree 10); such cities never adopt here.
   std::int64_t step64(const std::uint64_t* cur, std::uint64_t* next) const;
+
+  // Whether `count` adopted neighbours of `degree` reach the threshold: the engine's arithmetic,
+  // shared by step and step_runs so that both decide alike.
+  bool reaches(std::uint32_t count, std::int64_t degree) const {
+    return count > 0 && static_cast<double>(count) / static_cast<double>(degree) >= threshold;
+  }
 };
 
 ThresholdKernel threshold_kernel(const World& w);
