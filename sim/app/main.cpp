@@ -5,6 +5,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
 #include <signal.h>  // NOLINT(modernize-deprecated-headers): sigaction is POSIX, not in <csignal>
 #include <unistd.h>
 #include <boost/program_options.hpp>
@@ -461,6 +462,17 @@ int dispatch(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#if defined(__GLIBC__)
+  // glibc maps blocks from 128 kB up with mmap of their own and unmaps them when freed, and
+  // gives the top of its heaps back above 128 kB free: HDF5's 528 kB metadata cache, the
+  // writer's chunk buffers and the setup's tables each cost page faults and an unmapping that,
+  // with the run's threads up, waits for the other cores to flush their TLBs. Kept in the heaps
+  // up to 1 MB, and 16 MB of free heap kept, they are reused instead: closing a 10^4-city run's
+  // file took 0.29-0.46 against 0.39-0.58 ms (medians of 31-41, in six batches), and runs of
+  // 10^5 and 10^6 cities were no slower, with a lower peak RSS.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
+#endif
   // A file HDF5 could not close (a full disk) makes its exit-time cleanup crash; the partial
   // file is already removed by then, so that cleanup is skipped.
   H5dont_atexit();
