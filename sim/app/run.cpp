@@ -80,8 +80,11 @@ class BackgroundStart {
   }
   // No stage comes after those submitted: the writer's own thread ends when they are done. Told
   // only at take(), a thread asleep since its last stage had to be woken to end, ~2 ms on these
-  // machines.
+  // machines. The last stage writes out HDF5's metadata for all written so far, which the close
+  // would otherwise write: at 10^4 cities the close took 0.22-0.40 against 0.29-0.46 ms (its
+  // flush 0.04-0.07 against 0.10-0.17, H5Fclose up to 0.05 longer).
   void end_stages() {
+    submit([this] { writer_->flush(); });
     {
       std::lock_guard lock(mutex_);
       ending_ = true;

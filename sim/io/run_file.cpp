@@ -174,6 +174,10 @@ void RunFileWriter::write_cities(const model::CityTable& cities) {
                   layout_);
 }
 
+void RunFileWriter::flush() {
+  h5::check_status(H5Fflush(file_.get(), H5F_SCOPE_LOCAL), "flush the output file " + partial_);
+}
+
 void RunFileWriter::write_network(const net::Network& network) {
   const hid_t root = file_.get();
   if (scenario_.output.network) {

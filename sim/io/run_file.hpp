@@ -52,6 +52,9 @@ class RunFileWriter {
   void write_header(const Meta& meta);
   void write_cities(const model::CityTable& cities);
   void write_network(const net::Network& network);
+  // Writes out what the file holds so far, HDF5's metadata (object headers, chunk indexes) with
+  // it, so that the close writes only what changes after.
+  void flush();
   // The state after a step: model time and adopters per solution (row k of /series).
   void append_state(double time, const std::vector<std::int32_t>& adopters);
   void append_events(const std::vector<model::Event>& events);
