@@ -1,0 +1,140 @@
+#include "core/cores.hpp"
+
+#include <dirent.h>
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+
+#include <tbb/global_control.h>
+
+#include "app/run.hpp"
+#include "scenario/loader.hpp"
+#include "support/process.hpp"
+
+#if defined(__linux__)
+#include <sched.h>
+#include <unistd.h>
+#endif
+
+using namespace citynet;
+
+namespace {
+
+#if defined(__linux__)
+cpu_set_t cores_of(pid_t tid) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  REQUIRE(sched_getaffinity(tid, sizeof set, &set) == 0);
+  return set;
+}
+
+// Every thread of this process and the cores it may run on, from /proc.
+std::map<std::string, std::string> thread_cores() {
+  std::map<std::string, std::string> out;
+  DIR* dir = opendir("/proc/self/task");
+  REQUIRE(dir != nullptr);
+  while (const dirent* e = readdir(dir)) {
+    const std::string tid = e->d_name;
+    if (tid == "." || tid == "..") continue;
+    std::ifstream status("/proc/self/task/" + tid + "/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("Cpus_allowed_list:", 0) == 0) out[tid] = line;
+  }
+  closedir(dir);
+  return out;
+}
+#endif
+
+}  // namespace
+
+TEST_CASE("current_core names a core the thread may run on", "[cores]") {
+#if defined(__linux__)
+  const int core = current_core();
+  REQUIRE(core >= 0);
+  const cpu_set_t mine = cores_of(0);
+  CHECK(CPU_ISSET(core, &mine));
+#else
+  CHECK(current_core() == -1);
+#endif
+}
+
+TEST_CASE("CoreExclusions moves a thread off one core and back", "[cores]") {
+#if defined(__linux__)
+  const cpu_set_t before = cores_of(0);
+  int core = -1;
+  for (int c = 0; c < CPU_SETSIZE && core < 0; ++c)
+    if (CPU_ISSET(c, &before)) core = c;
+  REQUIRE(core >= 0);
+  CoreExclusions moved;
+  pid_t tid = 0;
+  cpu_set_t during;
+  std::thread t([&] {
+    tid = gettid();
+    moved.move_self_off(core);
+    moved.move_self_off(core == 0 ? 1 : 0);  // moved already: kept as it is
+    during = cores_of(0);
+  });
+  t.join();
+  if (CPU_COUNT(&before) >= 2) {
+    CHECK_FALSE(CPU_ISSET(core, &during));
+    CHECK(CPU_COUNT(&during) == CPU_COUNT(&before) - 1);
+  } else {
+    CHECK(CPU_EQUAL(&during, &before));  // its only core: not moved
+  }
+  // The thread has ended: restoring passes over it.
+  moved.restore();
+
+  // A thread still running gets its cores back.
+  std::atomic<pid_t> running{0};
+  std::atomic<bool> done{false};
+  std::thread u([&] {
+    moved.move_self_off(core);
+    running = gettid();
+    while (!done) std::this_thread::yield();
+  });
+  while (running == 0) std::this_thread::yield();
+  if (CPU_COUNT(&before) >= 2) {
+    const cpu_set_t off = cores_of(running);
+    CHECK_FALSE(CPU_ISSET(core, &off));
+  }
+  moved.restore();
+  const cpu_set_t back = cores_of(running);
+  CHECK(CPU_EQUAL(&back, &before));
+  done = true;
+  u.join();
+  (void)tid;
+#else
+  CoreExclusions moved;
+  moved.move_self_off(0);
+  moved.restore();
+  SUCCEED("nothing to move on this system");
+#endif
+}
+
+TEST_CASE("A run that writes a file leaves every thread on the cores it had", "[cores]") {
+#if defined(__linux__)
+  const auto sc = scenario::load_scenario_file(testing::source_path("tests/data/determinism.yaml"),
+                                               {"cities.count=3000", "time.steps=20"});
+  const std::string allowed = thread_cores().begin()->second;
+  testing::TempDir dir;
+  for (int threads : {1, 2}) {
+    INFO(threads << " threads");
+    tbb::global_control cap(tbb::global_control::max_allowed_parallelism,
+                            static_cast<std::size_t>(threads));
+    app::RunOptions opt;
+    opt.output = dir / ("run" + std::to_string(threads) + ".h5");
+    opt.threads = threads;
+    app::run_scenario(sc, opt);
+    for (const auto& [tid, cores] : thread_cores()) {
+      INFO("thread " << tid);
+      CHECK(cores == allowed);
+    }
+  }
+#else
+  SUCCEED("nothing to move on this system");
+#endif
+}
