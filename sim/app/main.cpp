@@ -184,17 +184,15 @@ int cmd_run(const std::vector<std::string>& args) {
       throw UsageError("--resume takes the scenario, seed and overrides from the checkpoint");
     resume = app::read_checkpoint(vm["resume"].as<std::string>());
   }
-  // A run that writes a file starts HDF5 while the scenario is read.
-  std::optional<io::h5::LibraryStart> hdf5;
-  if (!vm.count("no-output")) hdf5.emplace();
+  const int used_threads = threads > 0 ? threads : tbb::info::default_concurrency();
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                            static_cast<std::size_t>(used_threads));
+  // The run's threads, and HDF5 when it writes a file, start while the scenario is read.
+  const app::RunStart run_start(used_threads, vm.count("no-output") == 0);
   const scenario::Scenario sc =
       resume ? scenario::load_scenario_text(resume->scenario_yaml,
                                             resume->scenario_name + " (from the checkpoint)", "")
              : load(vm, sets);
-
-  const int used_threads = threads > 0 ? threads : tbb::info::default_concurrency();
-  tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
-                            static_cast<std::size_t>(used_threads));
   if (sc.question.kind != scenario::QuestionKind::kNone) {
     if (vm.count("no-output"))
       throw UsageError("--no-output is for single runs; a question's runs write its answer file");

@@ -24,6 +24,7 @@
 #include "core/cores.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
+#include "io/hdf5.hpp"
 #include "io/run_file.hpp"
 #include "model/cities.hpp"
 #include "model/model.hpp"
@@ -33,6 +34,11 @@
 namespace citynet::app {
 
 namespace {
+
+// Set when a writer starts a stage, and when a run's loop starts: RunStart's thread has then done
+// its part.
+std::atomic<bool> g_stage_started{false};
+std::atomic<bool> g_loop_started{false};
 
 // Writes what a run file holds before its first step while the caller sets the run up: it opens
 // the file and writes what the scenario alone says while the cities load, the cities while the
@@ -186,6 +192,7 @@ class BackgroundStart {
     io::h5::quiet_errors();
     try {
       if (before_stage_) before_stage_();
+      g_stage_started.store(true, std::memory_order_relaxed);
       stage();
     } catch (...) {
       error_ = std::current_exception();
@@ -221,6 +228,30 @@ class BackgroundStart {
 };
 
 }  // namespace
+
+RunStart::RunStart(int threads, bool writing) {
+  g_stage_started.store(!writing, std::memory_order_relaxed);
+  g_loop_started.store(false, std::memory_order_relaxed);
+  if (threads < 2 && !writing) return;  // no thread to start, none to wait for
+  thread_ = std::make_unique<OffCoreThread>(current_core(), [this, threads, writing] {
+    if (writing) io::h5::start_library();
+    if (threads > 1) {
+      tbb::task_group started;
+      started.run([] {});
+      started.wait();
+    }
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+    while (!(g_stage_started.load(std::memory_order_relaxed) &&
+             g_loop_started.load(std::memory_order_relaxed)) &&
+           !stop_.load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < until)
+      std::this_thread::yield();
+  });
+}
+
+RunStart::~RunStart() {
+  stop_.store(true, std::memory_order_relaxed);
+  thread_.reset();  // joins
+}
 
 RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& options) {
   using clock = std::chrono::steady_clock;
@@ -298,6 +329,7 @@ RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& opt
     writing([&] { engine.declare_output(*out); });
   }
   const auto t_loop = clock::now();
+  g_loop_started.store(true, std::memory_order_relaxed);
 
   auto record = [&](const std::vector<model::Event>& events) {
     result.event_count += static_cast<std::int64_t>(events.size());

@@ -3,9 +3,11 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/cores.hpp"
 #include "core/ids.hpp"
 #include "model/cities.hpp"
 #include "model/events.hpp"
@@ -49,6 +51,30 @@ struct RunOptions {
   std::size_t defer_limit_bytes = std::size_t{64} << 20;
   // Called on the writer's thread before each of its stages; tests hold the writer back with it.
   std::function<void()> before_writer_stage;
+};
+
+// Made by `citynet run` once it has limited TBB's threads and before it reads the scenario: a
+// thread off the caller's core starts HDF5 (when the run writes a file), has TBB start its
+// threads (which take its cores, so that none of them waits its turn on the caller's), and then
+// keeps its core busy until the run's loop starts and its writer has begun, 20 ms at most. On
+// 2-core virtual machines a core left idle for half a millisecond goes back to the host and
+// takes 2-4 ms to return: TBB's thread, started with the run, then began the writer's stages
+// 1.5-6 ms late in 41 of 100 runs of 10^4 cities, whose own time was 7.9 ms against 6.5. Started
+// here, 96 runs of 100 had the stages on time, and the median run took 6.2 against 7.4 ms (the
+// instrumented build of "Why the 10^4 figure swings" in docs/benchmarks.md). A run without a
+// file waited the same way, its setup's loops on one thread: at 10^4 cities its own time went
+// from 7.1-7.7 to 4.7-4.8 ms, its command from 11.7-12.5 to 9.4-9.8 ms (medians of 201, three
+// batches).
+class RunStart {
+ public:
+  RunStart(int threads, bool writing);
+  RunStart(const RunStart&) = delete;
+  RunStart& operator=(const RunStart&) = delete;
+  ~RunStart();
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::unique_ptr<OffCoreThread> thread_;
 };
 
 struct PhaseTime {

@@ -1,11 +1,15 @@
 #include "core/cores.hpp"
 
 #if defined(__linux__)
+#include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
 #endif
 
 #include <algorithm>
+#include <system_error>
+#include <thread>
+#include <utility>
 
 namespace citynet {
 
@@ -60,6 +64,55 @@ int current_core() {
 void CoreExclusions::move_self_off(int) {}
 
 void CoreExclusions::restore() {}
+
+#endif
+
+#if defined(__linux__)
+
+struct OffCoreThread::Impl {
+  std::function<void()> body;
+  pthread_t thread{};
+  static void* start(void* self) {
+    static_cast<Impl*>(self)->body();
+    return nullptr;
+  }
+};
+
+OffCoreThread::OffCoreThread(int core, std::function<void()> body)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->body = std::move(body);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  cpu_set_t cores;
+  if (core >= 0 && core < CPU_SETSIZE && sched_getaffinity(0, sizeof cores, &cores) == 0 &&
+      CPU_ISSET(core, &cores) && CPU_COUNT(&cores) >= 2) {
+    CPU_CLR(core, &cores);
+    pthread_attr_setaffinity_np(&attr, sizeof cores, &cores);
+  }
+  int failed = pthread_create(&impl_->thread, &attr, &Impl::start, impl_.get());
+  pthread_attr_destroy(&attr);
+  if (failed != 0) failed = pthread_create(&impl_->thread, nullptr, &Impl::start, impl_.get());
+  if (failed != 0)
+    throw std::system_error(failed, std::generic_category(), "cannot start a thread");
+}
+
+OffCoreThread::~OffCoreThread() {
+  pthread_join(impl_->thread, nullptr);
+}
+
+#else
+
+struct OffCoreThread::Impl {
+  std::thread thread;
+};
+
+OffCoreThread::OffCoreThread(int, std::function<void()> body) : impl_(std::make_unique<Impl>()) {
+  impl_->thread = std::thread(std::move(body));
+}
+
+OffCoreThread::~OffCoreThread() {
+  impl_->thread.join();
+}
 
 #endif
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -27,6 +29,21 @@ class CoreExclusions {
   struct Moved;
   std::mutex mutex_;
   std::vector<Moved> moved_;
+};
+
+// A thread started on the cores the caller may use but `core`, so that it never waits its turn
+// on the caller's; the destructor joins it. Where the system cannot say where threads run, or
+// `core` is the caller's only core (or -1), it may run on any.
+class OffCoreThread {
+ public:
+  OffCoreThread(int core, std::function<void()> body);
+  OffCoreThread(const OffCoreThread&) = delete;
+  OffCoreThread& operator=(const OffCoreThread&) = delete;
+  ~OffCoreThread();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace citynet

@@ -61,13 +61,10 @@ void quiet_errors() {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
 }
 
-LibraryStart::LibraryStart()
-    : thread_([] {
-        // A failure here shows again, with its message, at the first real call. The error stack
-        // is this thread's and is freed only when cleared.
-        H5open();
-        H5Eclear2(H5E_DEFAULT);
-      }) {}
+void start_library() {
+  H5open();
+  H5Eclear2(H5E_DEFAULT);  // the calling thread's error stack, freed only when cleared
+}
 
 template <>
 hid_t native_type<double>() {

@@ -6,7 +6,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace citynet::io::h5 {
@@ -49,20 +48,11 @@ void check_status(herr_t status, const std::string& what);
 // Silences HDF5's own error stack printing; our errors say what failed.
 void quiet_errors();
 
-// Starts the HDF5 library on a thread of its own while the caller does something else (reads the
-// scenario): 1.4 M instructions and ~100 page faults that a run's writer would otherwise pay when
-// a small run can least afford them. HDF5 calls made meanwhile wait for it (the library takes one
-// lock for every call); the destructor waits for the thread.
-class LibraryStart {
- public:
-  LibraryStart();
-  LibraryStart(const LibraryStart&) = delete;
-  LibraryStart& operator=(const LibraryStart&) = delete;
-  ~LibraryStart() { thread_.join(); }
-
- private:
-  std::thread thread_;
-};
+// Starts the HDF5 library: 1.4 M instructions and ~100 page faults that a run's writer would
+// otherwise pay when a small run can least afford them (app::WriterStart calls it on a thread of
+// its own while the scenario is read). HDF5 calls made meanwhile wait for it (the library takes
+// one lock for every call). A failure here shows again, with its message, at the first real call.
+void start_library();
 
 template <class T>
 hid_t native_type();

@@ -13,6 +13,7 @@
 
 #include "app/run.hpp"
 #include "scenario/loader.hpp"
+#include "support/h5compare.hpp"
 #include "support/process.hpp"
 
 #if defined(__linux__)
@@ -113,6 +114,63 @@ TEST_CASE("CoreExclusions moves a thread off one core and back", "[cores]") {
   moved.restore();
   SUCCEED("nothing to move on this system");
 #endif
+}
+
+TEST_CASE("OffCoreThread runs its body off the given core and joins", "[cores]") {
+  bool ran = false;
+#if defined(__linux__)
+  const cpu_set_t mine = cores_of(0);
+  const int core = current_core();
+  cpu_set_t theirs;
+  CPU_ZERO(&theirs);
+  {
+    OffCoreThread t(core, [&] {
+      theirs = cores_of(0);
+      ran = true;
+    });
+  }
+  REQUIRE(ran);
+  if (CPU_COUNT(&mine) >= 2) {
+    CHECK_FALSE(CPU_ISSET(core, &theirs));
+    CHECK(CPU_COUNT(&theirs) == CPU_COUNT(&mine) - 1);
+  } else {
+    CHECK(CPU_EQUAL(&theirs, &mine));
+  }
+  // No core to keep off: any of the caller's.
+  {
+    OffCoreThread t(-1, [&] { theirs = cores_of(0); });
+  }
+  CHECK(CPU_EQUAL(&theirs, &mine));
+#else
+  {
+    OffCoreThread t(current_core(), [&] { ran = true; });
+  }
+  CHECK(ran);
+#endif
+}
+
+TEST_CASE("A run started after RunStart writes its file", "[cores]") {
+  const auto sc = scenario::load_scenario_file(testing::source_path("tests/data/determinism.yaml"),
+                                               {"cities.count=3000", "time.steps=20"});
+  testing::TempDir dir;
+  for (int threads : {1, 2}) {
+    INFO(threads << " threads");
+    tbb::global_control cap(tbb::global_control::max_allowed_parallelism,
+                            static_cast<std::size_t>(threads));
+    {
+      // Destroyed before any run: its thread stops waiting for a first stage and is joined.
+      app::RunStart unused(threads, true);
+    }
+    app::RunStart start(threads, true);
+    app::RunOptions opt;
+    opt.output = dir / ("started" + std::to_string(threads) + ".h5");
+    opt.threads = threads;
+    const auto r = app::run_scenario(sc, opt);
+    CHECK(r.output == opt.output);
+    const auto datasets = testing::read_all_datasets(opt.output);
+    CHECK(datasets.count("/series/adopters") == 1);
+    CHECK(datasets.count("/network/random/targets") + datasets.count("/cities/id") >= 1);
+  }
 }
 
 TEST_CASE("A run that writes a file leaves every thread on the cores it had", "[cores]") {
