@@ -61,7 +61,7 @@ struct RunOptions {
 // takes 2-4 ms to return: TBB's thread, started with the run, then began the writer's stages
 // 1.5-6 ms late in 41 of 100 runs of 10^4 cities, whose own time was 7.9 ms against 6.5. Started
 // here, 96 runs of 100 had the stages on time, and the median run took 6.2 against 7.4 ms (the
-// instrumented build of "Why the 10^4 figure swings" in docs/benchmarks.md). A run without a
+// instrumented build of "Why the 10^4 figure swung" in docs/benchmarks.md). A run without a
 // file waited the same way, its setup's loops on one thread: at 10^4 cities its own time went
 // from 7.1-7.7 to 4.7-4.8 ms, its command from 11.7-12.5 to 9.4-9.8 ms (medians of 201, three
 // batches).
