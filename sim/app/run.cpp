@@ -67,7 +67,6 @@ class BackgroundStart {
   BackgroundStart(const std::string& path, const scenario::Scenario& scenario,
                   const io::RunFileWriter::Meta& meta, std::function<void()> before_stage)
       : before_stage_(std::move(before_stage)) {
-    note_caller_core();
     check_directory(path);
     writer_ = std::make_unique<io::RunFileWriter>(path, scenario, io::RunFileWriter::Unopened{});
     const auto threads =
@@ -84,10 +83,7 @@ class BackgroundStart {
   BackgroundStart& operator=(const BackgroundStart&) = delete;
   // A writer not handed all its tables (the setup threw) ends with the stages it was given, and
   // its partial file goes with it.
-  ~BackgroundStart() {
-    finish_stages();
-    moved_.restore();
-  }
+  ~BackgroundStart() { finish_stages(); }
 
   // Each table must stay as it is until take() returns or the writer is destroyed.
   void write_cities(const model::CityTable& cities) {
@@ -144,6 +140,8 @@ class BackgroundStart {
       throw RunError("cannot create the output file " + path +
                      " (check that its directory exists and is writable)");
   }
+  // Where the run's own thread is: it submits every stage and, while the loop waits for the
+  // writer, asks done() each step, so a drain that starts late reads where it is now.
   void note_caller_core() { caller_core_.store(current_core(), std::memory_order_relaxed); }
   void submit(std::function<void()> stage) {
     note_caller_core();
@@ -214,6 +212,8 @@ class BackgroundStart {
   }
   std::function<void()> before_stage_;
   std::atomic<int> caller_core_{-1};
+  // Destroyed after the destructor has waited for the stages: the threads they moved get their
+  // cores back then.
   CoreExclusions moved_;
   std::mutex mutex_;
   std::condition_variable posted_;

@@ -14,6 +14,19 @@
 namespace citynet {
 
 #if defined(__linux__)
+namespace {
+// The calling thread's cores, and the same without `core` into `away`; false (and `away` as it
+// was) unless `core` is one of them and not the only one.
+bool cores_but(int core, cpu_set_t& mine, cpu_set_t& away) {
+  if (core < 0 || core >= CPU_SETSIZE || sched_getaffinity(0, sizeof mine, &mine) != 0 ||
+      !CPU_ISSET(core, &mine) || CPU_COUNT(&mine) < 2)
+    return false;
+  away = mine;
+  CPU_CLR(core, &away);
+  return true;
+}
+}  // namespace
+
 struct CoreExclusions::Moved {
   pid_t tid;
   cpu_set_t cores;
@@ -35,18 +48,14 @@ int current_core() {
 }
 
 void CoreExclusions::move_self_off(int core) {
-  if (core < 0 || core >= CPU_SETSIZE) return;
   const pid_t tid = gettid();
   std::lock_guard lock(mutex_);
   if (std::any_of(moved_.begin(), moved_.end(), [&](const Moved& m) { return m.tid == tid; }))
     return;
   Moved m{tid, {}};
-  if (sched_getaffinity(0, sizeof m.cores, &m.cores) != 0 || !CPU_ISSET(core, &m.cores) ||
-      CPU_COUNT(&m.cores) < 2)
-    return;
-  cpu_set_t away = m.cores;
-  CPU_CLR(core, &away);
-  if (sched_setaffinity(0, sizeof away, &away) == 0) moved_.push_back(m);
+  cpu_set_t away;
+  if (cores_but(core, m.cores, away) && sched_setaffinity(0, sizeof away, &away) == 0)
+    moved_.push_back(m);
 }
 
 void CoreExclusions::restore() {
@@ -83,12 +92,8 @@ OffCoreThread::OffCoreThread(int core, std::function<void()> body)
   impl_->body = std::move(body);
   pthread_attr_t attr;
   pthread_attr_init(&attr);
-  cpu_set_t cores;
-  if (core >= 0 && core < CPU_SETSIZE && sched_getaffinity(0, sizeof cores, &cores) == 0 &&
-      CPU_ISSET(core, &cores) && CPU_COUNT(&cores) >= 2) {
-    CPU_CLR(core, &cores);
-    pthread_attr_setaffinity_np(&attr, sizeof cores, &cores);
-  }
+  cpu_set_t mine, away;
+  if (cores_but(core, mine, away)) pthread_attr_setaffinity_np(&attr, sizeof away, &away);
   int failed = pthread_create(&impl_->thread, &attr, &Impl::start, impl_.get());
   pthread_attr_destroy(&attr);
   if (failed != 0) failed = pthread_create(&impl_->thread, nullptr, &Impl::start, impl_.get());

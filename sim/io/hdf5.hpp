@@ -49,7 +49,7 @@ void check_status(herr_t status, const std::string& what);
 void quiet_errors();
 
 // Starts the HDF5 library: 1.4 M instructions and ~100 page faults that a run's writer would
-// otherwise pay when a small run can least afford them (app::WriterStart calls it on a thread of
+// otherwise pay when a small run can least afford them (app::RunStart calls it on a thread of
 // its own while the scenario is read). HDF5 calls made meanwhile wait for it (the library takes
 // one lock for every call). A failure here shows again, with its message, at the first real call.
 void start_library();

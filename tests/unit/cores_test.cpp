@@ -71,10 +71,8 @@ TEST_CASE("CoreExclusions moves a thread off one core and back", "[cores]") {
     if (CPU_ISSET(c, &before)) core = c;
   REQUIRE(core >= 0);
   CoreExclusions moved;
-  pid_t tid = 0;
   cpu_set_t during;
   std::thread t([&] {
-    tid = gettid();
     moved.move_self_off(core);
     moved.move_self_off(core == 0 ? 1 : 0);  // moved already: kept as it is
     during = cores_of(0);
@@ -107,7 +105,6 @@ TEST_CASE("CoreExclusions moves a thread off one core and back", "[cores]") {
   CHECK(CPU_EQUAL(&back, &before));
   done = true;
   u.join();
-  (void)tid;
 #else
   CoreExclusions moved;
   moved.move_self_off(0);
