@@ -187,8 +187,11 @@ int cmd_run(const std::vector<std::string>& args) {
   const int used_threads = threads > 0 ? threads : tbb::info::default_concurrency();
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
                             static_cast<std::size_t>(used_threads));
-  // The run's threads, and HDF5 when it writes a file, start while the scenario is read.
-  const app::RunStart run_start(used_threads, vm.count("no-output") == 0);
+  // The run's threads, and HDF5 and the file when it writes one, start while the scenario is
+  // read.
+  const app::RunStart run_start(
+      used_threads, vm.count("no-output") == 0,
+      vm.count("output") && !resume ? vm["output"].as<std::string>() : std::string());
   const scenario::Scenario sc =
       resume ? scenario::load_scenario_text(resume->scenario_yaml,
                                             resume->scenario_name + " (from the checkpoint)", "")

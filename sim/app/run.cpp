@@ -229,28 +229,41 @@ class BackgroundStart {
 
 }  // namespace
 
-RunStart::RunStart(int threads, bool writing) {
+RunStart::RunStart(int threads, bool writing, std::string output)
+    : output_(writing ? std::move(output) : std::string()) {
   g_stage_started.store(!writing, std::memory_order_relaxed);
   g_loop_started.store(false, std::memory_order_relaxed);
   if (threads < 2 && !writing) return;  // no thread to start, none to wait for
-  thread_ = std::make_unique<OffCoreThread>(current_core(), [this, threads, writing] {
-    if (writing) io::h5::start_library();
-    if (threads > 1) {
-      tbb::task_group started;
-      started.run([] {});
-      started.wait();
-    }
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
-    while (!(g_stage_started.load(std::memory_order_relaxed) &&
-             g_loop_started.load(std::memory_order_relaxed)) &&
-           !stop_.load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < until)
-      std::this_thread::yield();
-  });
+  if (!output_.empty()) io::announce_ahead(output_);
+  try {
+    thread_ = std::make_unique<OffCoreThread>(current_core(), [this, threads, writing] {
+      if (writing) io::h5::start_library();
+      if (!output_.empty()) io::create_ahead(output_);
+      if (threads > 1) {
+        tbb::task_group started;
+        started.run([] {});
+        started.wait();
+      }
+      spin();
+    });
+  } catch (...) {
+    if (!output_.empty()) io::discard_ahead(output_);
+    throw;
+  }
+}
+
+void RunStart::spin() {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+  while (!(g_stage_started.load(std::memory_order_relaxed) &&
+           g_loop_started.load(std::memory_order_relaxed)) &&
+         !stop_.load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < until)
+    std::this_thread::yield();
 }
 
 RunStart::~RunStart() {
   stop_.store(true, std::memory_order_relaxed);
   thread_.reset();  // joins
+  if (!output_.empty()) io::discard_ahead(output_);
 }
 
 RunResult run_scenario(const scenario::Scenario& scenario, const RunOptions& options) {

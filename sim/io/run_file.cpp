@@ -3,8 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 
 #include "citynet/version.hpp"
@@ -14,6 +17,76 @@
 namespace citynet::io {
 
 using h5::Handle;
+
+namespace {
+
+std::string partial_name(const std::string& path) {
+  return path + ".partial-" + std::to_string(::getpid());
+}
+
+// Files created ahead, by partial path: -1 until created (or when creating failed).
+struct Ahead {
+  bool done = false;
+  hid_t file = -1;
+};
+std::mutex g_ahead_mutex;
+std::condition_variable g_ahead_done;
+std::map<std::string, Ahead> g_ahead;
+
+hid_t create_partial(const std::string& partial) {
+  h5::quiet_errors();
+  return H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+}
+
+// The file created ahead for `partial`, once it is; -1 if none was announced or it failed.
+hid_t take_ahead(const std::string& partial) {
+  std::unique_lock lock(g_ahead_mutex);
+  const auto it = g_ahead.find(partial);
+  if (it == g_ahead.end()) return -1;
+  g_ahead_done.wait(lock, [&] { return it->second.done; });
+  const hid_t f = it->second.file;
+  g_ahead.erase(it);
+  return f;
+}
+
+}  // namespace
+
+void announce_ahead(const std::string& path) {
+  std::lock_guard lock(g_ahead_mutex);
+  g_ahead[partial_name(path)] = Ahead{};
+}
+
+void create_ahead(const std::string& path) {
+  const std::string partial = partial_name(path);
+  const hid_t f = create_partial(partial);
+  if (f < 0) H5Eclear2(H5E_DEFAULT);  // its writer creates it again, and says why it cannot
+  std::lock_guard lock(g_ahead_mutex);
+  const auto it = g_ahead.find(partial);
+  if (it == g_ahead.end()) {  // not announced: nobody would take it
+    if (f >= 0) {
+      H5Fclose(f);
+      std::remove(partial.c_str());
+    }
+    return;
+  }
+  it->second = Ahead{true, f};
+  g_ahead_done.notify_all();
+}
+
+void discard_ahead(const std::string& path) {
+  const std::string partial = partial_name(path);
+  hid_t f = -1;
+  {
+    std::lock_guard lock(g_ahead_mutex);
+    const auto it = g_ahead.find(partial);
+    if (it == g_ahead.end()) return;
+    f = it->second.file;  // still being created: create_ahead finds no entry and removes it
+    g_ahead.erase(it);
+  }
+  if (f < 0) return;
+  H5Fclose(f);
+  std::remove(partial.c_str());
+}
 
 RunFileWriter::RunFileWriter(std::string path, const scenario::Scenario& scenario)
     : RunFileWriter(std::move(path), scenario, Unopened{}) {
@@ -31,14 +104,15 @@ RunFileWriter::RunFileWriter(std::string path, const scenario::Scenario& scenari
                                    h5::kAppendChunkRows);
   // Reserved, not touched: events wait here until they fill a chunk of each column.
   if (write_events_) pending_.reserve(2 * h5::kAppendChunkRows);
-  partial_ = path_ + ".partial-" + std::to_string(::getpid());
+  partial_ = partial_name(path_);
 }
 
 // No HDF5 call before this one, which may run on another thread than the constructor: the
 // constructing thread does not wait for the library to start.
 void RunFileWriter::open() {
   h5::quiet_errors();
-  const hid_t f = H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t f = take_ahead(partial_);
+  if (f < 0) f = create_partial(partial_);
   if (f < 0)
     throw RunError("cannot create the output file " + partial_ +
                    " (check that its directory exists and is writable)");

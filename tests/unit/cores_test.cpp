@@ -1,13 +1,19 @@
 #include "core/cores.hpp"
 
 #include <dirent.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <tbb/global_control.h>
 
@@ -167,6 +173,54 @@ TEST_CASE("A run started after RunStart writes its file", "[cores]") {
     const auto datasets = testing::read_all_datasets(opt.output);
     CHECK(datasets.count("/series/adopters") == 1);
     CHECK(datasets.count("/network/random/targets") + datasets.count("/cities/id") >= 1);
+  }
+}
+
+TEST_CASE("A file RunStart creates ahead is the run's, the same bytes, and gone if not taken",
+          "[cores]") {
+  const auto sc = scenario::load_scenario_file(testing::source_path("tests/data/determinism.yaml"),
+                                               {"cities.count=3000", "time.steps=20"});
+  testing::TempDir dir;
+  auto files_in_dir = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+      names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  auto bytes_of = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  for (int threads : {1, 2}) {
+    INFO(threads << " threads");
+    tbb::global_control cap(tbb::global_control::max_allowed_parallelism,
+                            static_cast<std::size_t>(threads));
+    app::RunOptions opt;
+    opt.threads = threads;
+    opt.volatile_metadata = false;
+    opt.output = dir / "plain.h5";
+    app::run_scenario(sc, opt);
+    opt.output = dir / "ahead.h5";
+    {
+      app::RunStart start(threads, true, opt.output);
+      const auto r = app::run_scenario(sc, opt);
+      CHECK(r.output == opt.output);
+    }
+    CHECK(bytes_of(dir / "ahead.h5") == bytes_of(dir / "plain.h5"));
+    {
+      // The scenario asked for no run at this path: the file made for it goes.
+      app::RunStart unused(threads, true, dir / "unused.h5");
+      const std::string partial = "unused.h5.partial-" + std::to_string(::getpid());
+      bool made = false;
+      for (int i = 0; i < 2000 && !made; ++i) {
+        const auto names = files_in_dir();
+        made = std::find(names.begin(), names.end(), partial) != names.end();
+        if (!made) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      CHECK(made);
+    }
+    CHECK(files_in_dir() == std::vector<std::string>{"ahead.h5", "plain.h5"});
   }
 }
 
