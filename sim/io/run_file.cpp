@@ -41,9 +41,13 @@ hid_t create_partial(const std::string& partial) {
 // The file created ahead for `partial`, once it is; -1 if none was announced or it failed.
 hid_t take_ahead(const std::string& partial) {
   std::unique_lock lock(g_ahead_mutex);
-  const auto it = g_ahead.find(partial);
+  auto it = g_ahead.find(partial);
+  // Looked up again after each wake: discard_ahead may have dropped the entry meanwhile.
+  g_ahead_done.wait(lock, [&] {
+    it = g_ahead.find(partial);
+    return it == g_ahead.end() || it->second.done;
+  });
   if (it == g_ahead.end()) return -1;
-  g_ahead_done.wait(lock, [&] { return it->second.done; });
   const hid_t f = it->second.file;
   g_ahead.erase(it);
   return f;
@@ -83,6 +87,7 @@ void discard_ahead(const std::string& path) {
     f = it->second.file;  // still being created: create_ahead finds no entry and removes it
     g_ahead.erase(it);
   }
+  g_ahead_done.notify_all();
   if (f < 0) return;
   H5Fclose(f);
   std::remove(partial.c_str());
