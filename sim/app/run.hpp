@@ -65,10 +65,10 @@ struct RunOptions {
 // file waited the same way, its setup's loops on one thread: at 10^4 cities its own time went
 // from 7.1-7.7 to 4.7-4.8 ms, its command from 11.7-12.5 to 9.4-9.8 ms (medians of 201, three
 // batches). Given the output's path (`-o`), that thread creates the file too (io::create_ahead),
-// before TBB's threads: after them, the loop kept over 20 states for a late writer in 41 of 201
-// runs of 10^4 cities, before them in 11, and the median command took 13.92 against 14.28 ms
-// without the file made ahead (201 alternating runs). A file no run took is removed when the
-// RunStart goes.
+// before TBB's threads. After them, the loop kept over 20 states for a late writer in 41 of 201
+// runs of 10^4 cities (6 without the file made ahead, in the same batch) and the command was no
+// faster; before them, in 11 (against 9), and the median command took 13.92 against 14.28 ms
+// (201 alternating runs). A file no run took is removed when the RunStart goes.
 class RunStart {
  public:
   RunStart(int threads, bool writing, std::string output = {});

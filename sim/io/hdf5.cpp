@@ -329,14 +329,21 @@ class Deflater {
 // filter (zlib's deflate with a 32 kB window, as HDF5 calls it, unless a strategy is given),
 // so that readers see an ordinary shuffled and deflated chunk. The tail of an edge chunk is
 // zeros.
+// The chunk shuffled into the thread's Deflater, whose deflate() takes it from there.
+Deflater& shuffled_chunk(const unsigned char* data, std::size_t rows, std::size_t chunk_rows,
+                         std::size_t row_bytes, std::size_t element) {
+  const std::size_t bytes = chunk_rows * row_bytes;
+  Deflater& z = Deflater::local();
+  shuffle(z.input(bytes), data, rows * row_bytes / element, bytes / element, element);
+  return z;
+}
+
 std::vector<unsigned char> filter_chunk(const unsigned char* data, std::size_t rows,
                                         std::size_t chunk_rows, std::size_t row_bytes,
                                         std::size_t element, int level,
                                         int strategy = Z_DEFAULT_STRATEGY) {
-  const std::size_t bytes = chunk_rows * row_bytes;
-  Deflater& z = Deflater::local();
-  shuffle(z.input(bytes), data, rows * row_bytes / element, bytes / element, element);
-  return z.deflate(bytes, level, strategy);
+  return shuffled_chunk(data, rows, chunk_rows, row_bytes, element)
+      .deflate(chunk_rows * row_bytes, level, strategy);
 }
 
 // Filters `n` chunks in parallel and writes them in order: compression is most of the cost of
@@ -619,19 +626,17 @@ void write_elements(hid_t parent, const std::string& name, hid_t type,
                                std::max<std::size_t>(1, 8192 / row_bytes)});
     const std::size_t sample = rows * row_bytes;
     const auto plain = static_cast<double>(sample);
-    Deflater& z = Deflater::local();
-    unsigned char* shuffled = z.input(sample);
-    shuffle(shuffled, data, sample / element, sample / element, element);
-    const auto least = static_cast<double>(least_run_length_deflate(shuffled, sample));
-    const bool no_runs = least > 0.8 * plain;
+    Deflater& z = shuffled_chunk(data, rows, rows, row_bytes, element);
     auto deflated_size = [&](int with) {
       return static_cast<double>(z.deflate(sample, deflate, with).size());
     };
-    double runs = no_runs ? 0.0 : deflated_size(Z_RLE);
+    const auto least = static_cast<double>(least_run_length_deflate(z.input(sample), sample));
+    const bool no_runs = least > 0.8 * plain;
+    // Where runs leave over 4/5 the sample is stored as it is unless packed, and the bound
+    // stands for their size until packing needs it exact.
     double deflated = least;
-    if (no_runs) {
-      strategy = Z_RLE;
-    } else {
+    if (!no_runs) {
+      const double runs = deflated_size(Z_RLE);
       const double repeats = runs > 0.8 * plain ? runs : deflated_size(Z_DEFAULT_STRATEGY);
       const bool by_runs = runs <= 1.1 * repeats;
       if (by_runs) strategy = Z_RLE;
@@ -639,12 +644,9 @@ void write_elements(hid_t parent, const std::string& name, hid_t type,
     }
     if (pack && H5Zfilter_avail(H5Z_FILTER_SCALEOFFSET) > 0) {
       const auto size = static_cast<double>(pack(data, rows, rows, row_bytes).size());
-      packed = size <= 0.8 * plain && size <= 3.0 * deflated;
       // The bound is less than runs make: packing it does not beat may still beat them.
-      if (!packed && no_runs && size <= 0.8 * plain) {
-        runs = deflated_size(Z_RLE);
-        packed = size <= 3.0 * runs;
-      }
+      packed = size <= 0.8 * plain &&
+               (size <= 3.0 * deflated || (no_runs && size <= 3.0 * deflated_size(Z_RLE)));
     }
     if (!packed && deflated > 0.8 * plain) chunked = false;
   }
