@@ -251,6 +251,8 @@ class Deflater {
   }
 
   unsigned char* input(std::size_t bytes) { return reserve(in_, in_size_, bytes); }
+  // What input() was last given, for a look before deflate() takes it.
+  const unsigned char* held_input() const { return in_.get(); }
 
   // Deflates the first `bytes` of input() at `level` with zlib's `strategy` into a new buffer of
   // the exact size, as zlib's deflate with its zlib wrapper would.
@@ -325,10 +327,6 @@ class Deflater {
   std::size_t in_size_ = 0, out_size_ = 0;
 };
 
-// One chunk of `rows` rows of `row_bytes` bytes, through HDF5's shuffle filter and its deflate
-// filter (zlib's deflate with a 32 kB window, as HDF5 calls it, unless a strategy is given),
-// so that readers see an ordinary shuffled and deflated chunk. The tail of an edge chunk is
-// zeros.
 // The chunk shuffled into the thread's Deflater, whose deflate() takes it from there.
 Deflater& shuffled_chunk(const unsigned char* data, std::size_t rows, std::size_t chunk_rows,
                          std::size_t row_bytes, std::size_t element) {
@@ -338,6 +336,10 @@ Deflater& shuffled_chunk(const unsigned char* data, std::size_t rows, std::size_
   return z;
 }
 
+// One chunk of `rows` rows of `row_bytes` bytes, through HDF5's shuffle filter and its deflate
+// filter (zlib's deflate with a 32 kB window, as HDF5 calls it, unless a strategy is given),
+// so that readers see an ordinary shuffled and deflated chunk. The tail of an edge chunk is
+// zeros.
 std::vector<unsigned char> filter_chunk(const unsigned char* data, std::size_t rows,
                                         std::size_t chunk_rows, std::size_t row_bytes,
                                         std::size_t element, int level,
@@ -630,7 +632,7 @@ void write_elements(hid_t parent, const std::string& name, hid_t type,
     auto deflated_size = [&](int with) {
       return static_cast<double>(z.deflate(sample, deflate, with).size());
     };
-    const auto least = static_cast<double>(least_run_length_deflate(z.input(sample), sample));
+    const auto least = static_cast<double>(least_run_length_deflate(z.held_input(), sample));
     const bool no_runs = least > 0.8 * plain;
     // Where runs leave over 4/5 the sample is stored as it is unless packed, and the bound
     // stands for their size until packing needs it exact.

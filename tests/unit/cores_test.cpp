@@ -24,7 +24,6 @@
 
 #if defined(__linux__)
 #include <sched.h>
-#include <unistd.h>
 #endif
 
 using namespace citynet;
